@@ -1,0 +1,137 @@
+"""The ``vertint`` command line (typer). ``make book``, ``make claims`` and the tests call it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import VertintError, paths
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build and check the evidence review.")
+data_app = typer.Typer(no_args_is_help=True, help="The vendored data.")
+app.add_typer(data_app, name="data")
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(exc: Exception) -> None:
+    sys.stderr.write(f"error: {exc}\n")
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def book(
+    param: List[str] = typer.Option([], "-p", "--param", help="Override NOTEBOOK.PARAMETER=VALUE (repeatable)."),
+    variant: Optional[str] = typer.Option(None, help="Name of the variant output folder (default: from the overrides)."),
+    force: bool = typer.Option(False, help="Rebuild even if nothing changed (notebooks still cached)."),
+    render_only: bool = typer.Option(False, "--render-only", help="Re-render from cached executed notebooks."),
+    workers: int = typer.Option(2, min=1, max=8, help="Notebooks executed in parallel."),
+):
+    """Execute the notebooks (papermill) and render the book (Jupyter Book)."""
+    from .runner import build
+
+    try:
+        res = build(param, variant=variant, force=force, render_only=render_only, workers=workers, console=console)
+    except VertintError as exc:
+        _fail(exc)
+    where = res.html.relative_to(paths.root()) if res.html.is_relative_to(paths.root()) else res.html
+    if res.skipped:
+        console.print(f"Up to date: {where}/index.html (nothing changed; --force to rebuild)")
+    else:
+        ran = sum(1 for o in res.outcomes.values() if o.status == "ran")
+        console.print(f"Built {where}/index.html in {res.seconds:.1f} s ({ran} notebook(s) executed, "
+                      f"{len(res.outcomes) - ran} from cache); claims in {res.claims.name}")
+
+
+def _load_claims(variant: Optional[str]) -> list[dict]:
+    base = paths.build_dir() / "variants" / variant if variant else paths.build_dir()
+    path = base / "claims.json"
+    if not path.exists():
+        raise VertintError(f"{path}: not found; run 'make book' first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _latest_variant() -> Optional[str]:
+    vdir = paths.build_dir() / "variants"
+    if not vdir.exists():
+        return None
+    found = sorted((p for p in vdir.iterdir() if (p / "claims.json").exists()), key=lambda p: p.stat().st_mtime)
+    return found[-1].name if found else None
+
+
+@app.command()
+def claims(
+    variant: Optional[str] = typer.Option(None, help="Compare this variant against the default book (default: the latest variant, if any)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the records as JSON."),
+):
+    """Print the claims ledger; after a variant run, show which verdicts changed."""
+    try:
+        default = _load_claims(None)
+        variant = variant or _latest_variant()
+        other = _load_claims(variant) if variant else None
+    except VertintError as exc:
+        _fail(exc)
+    if json_out:
+        out.print_json(json.dumps(other if other is not None else default))
+        return
+    table = Table(title="Claims ledger (default book)", show_lines=False)
+    for col in ("id", "published", "reproduced", "verdict"):
+        table.add_column(col, overflow="fold")
+    for r in default:
+        table.add_row(r["id"], f"{r['published']['value']} {r['published']['unit']}",
+                      f"{r['reproduced']['value']} {r['reproduced']['unit']}", r["verdict"])
+    out.print(table)
+    if other is not None:
+        base = {r["id"]: r for r in default}
+        changed = [(r, base.get(r["id"])) for r in other if base.get(r["id"]) is None or base[r["id"]]["verdict"] != r["verdict"]]
+        t2 = Table(title=f"Verdicts changed in variant {variant}")
+        for col in ("id", "default", "variant", "reproduced (variant)"):
+            t2.add_column(col, overflow="fold")
+        for r, b in changed:
+            t2.add_row(r["id"], b["verdict"] if b else "-", r["verdict"], f"{r['reproduced']['value']} {r['reproduced']['unit']}")
+        out.print(t2 if changed else f"Variant {variant}: no verdict changed against the default book.")
+
+
+@app.command()
+def validate():
+    """Validate the data manifest (hashes, schemas, provenance) and the run matrix contracts."""
+    from . import data
+    from .runner import check_contracts, load_matrix
+
+    try:
+        names = data.validate_all()
+        check_contracts(load_matrix())
+    except VertintError as exc:
+        _fail(exc)
+    console.print(f"OK: {len(names)} data files match data/datapackage.yaml; runs.yml agrees with _toc.yml and the notebooks")
+
+
+@app.command()
+def params(notebook: str = typer.Argument(..., help="Notebook name from runs.yml.")):
+    """List a notebook's parameters, types, defaults and allowed values."""
+    from .runner import load_matrix
+
+    runs = load_matrix()
+    if notebook not in runs:
+        _fail(VertintError(f"no notebook {notebook!r} in runs.yml (known: {', '.join(runs)})"))
+    t = Table(title=f"{notebook}: {runs[notebook].path}")
+    for col in ("parameter", "type", "default", "allowed", "meaning"):
+        t.add_column(col, overflow="fold")
+    for p in runs[notebook].params.values():
+        allowed = ", ".join(map(str, p.choices)) if p.choices else (f"{p.min}..{p.max}" if p.min is not None or p.max is not None else "")
+        t.add_row(p.name, p.type, repr(p.default), allowed, p.help)
+    out.print(t)
+
+
+def main():  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,185 @@
+"""The vendored data: a Frictionless Data Package manifest (``data/datapackage.yaml``).
+
+Each resource records its provenance (source URL, publisher, release/vintage, licence) and the
+sha256 of the file. :func:`load` refuses a file whose hash or schema does not match the manifest,
+with a message naming the file, the row and the column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import VertintError, paths
+
+#: Provenance every resource must state, beyond its schema.
+REQUIRED_PROVENANCE = ("title", "path", "hash", "publisher", "vintage", "sources", "licenses", "schema")
+
+
+class DataError(VertintError):
+    """A vendored data file is missing, altered or does not match its schema."""
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest(root: Path | None = None) -> dict:
+    """The manifest as a plain dict (no validation)."""
+    path = (root / "data" / "datapackage.yaml") if root else paths.manifest_path()
+    if not path.exists():
+        raise DataError(f"{path}: data manifest not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def resource(name: str) -> dict:
+    for res in manifest().get("resources", []):
+        if res.get("name") == name:
+            return res
+    known = ", ".join(r.get("name", "?") for r in manifest().get("resources", []))
+    raise DataError(f"data/datapackage.yaml: no resource named {name!r} (known: {known})")
+
+
+def manifest_hash() -> str:
+    """sha256 of the manifest file: a short fingerprint of the exact data the book was built from."""
+    return sha256(paths.manifest_path())
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(paths.root()))
+    except ValueError:
+        return str(path)
+
+
+def check_provenance(res: dict) -> None:
+    name = res.get("name", "?")
+    missing = [key for key in REQUIRED_PROVENANCE if not res.get(key)]
+    if missing:
+        raise DataError(f"data/datapackage.yaml: resource {name!r} lacks {', '.join(missing)}")
+    for src in res["sources"]:
+        if not str(src.get("path", "")).startswith(("http://", "https://")):
+            raise DataError(f"data/datapackage.yaml: resource {name!r} has a source without a URL")
+    if not str(res["hash"]).startswith("sha256:"):
+        raise DataError(f"data/datapackage.yaml: resource {name!r}: hash must be 'sha256:<hex>'")
+
+
+def validate(name: str) -> Path:
+    """Validate one resource (provenance, hash, schema); return its path. Raises :class:`DataError`."""
+    res = resource(name)
+    check_provenance(res)
+    path = paths.data_dir() / res["path"]
+    rel = _rel(path)
+    if not path.exists():
+        raise DataError(f"{rel}: file listed in data/datapackage.yaml is missing")
+    expected = str(res["hash"]).split(":", 1)[1]
+    actual = sha256(path)
+    if actual != expected:
+        raise DataError(
+            f"{rel}: sha256 mismatch: manifest says {expected[:12]}…, file is {actual[:12]}…; "
+            "the file was changed without updating data/datapackage.yaml "
+            "(refresh data deliberately with 'vertint data refresh')"
+        )
+    _validate_schema(res, path, rel)
+    return path
+
+
+def _validate_schema(res: dict, path: Path, rel: str) -> None:
+    from frictionless import Resource
+
+    fields = [f["name"] for f in res["schema"]["fields"]]
+    header = path.read_text(encoding="utf-8").splitlines()[0:1]
+    if not header:
+        raise DataError(f"{rel}: file is empty")
+    found = [h.strip().strip('"') for h in header[0].split(",")]
+    missing = [f for f in fields if f not in found]
+    extra = [f for f in found if f not in fields]
+    if missing:
+        raise DataError(f"{rel}: missing column {missing[0]!r} (expected columns: {', '.join(fields)})")
+    if extra:
+        raise DataError(f"{rel}: unexpected column {extra[0]!r} (expected columns: {', '.join(fields)})")
+    if found != fields:
+        raise DataError(f"{rel}: columns out of order: {', '.join(found)} (expected {', '.join(fields)})")
+    descriptor = {
+        "name": res["name"],
+        "path": path.name,
+        "format": "csv",
+        "encoding": "utf-8",
+        "schema": res["schema"],
+    }
+    report = Resource(descriptor, basepath=str(path.parent)).validate(limit_errors=5)
+    if not report.valid:
+        errors = [e for task in report.tasks for e in task.errors] or list(report.errors)
+        first = errors[0]
+        where = []
+        if getattr(first, "row_number", None):
+            where.append(f"row {first.row_number}")
+        if getattr(first, "field_name", None):
+            where.append(f"column {first.field_name!r}")
+        loc = (", ".join(where) + ": ") if where else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise DataError(f"{rel}: {loc}{first.type}: {first.message}{more}")
+
+
+def validate_all() -> list[str]:
+    """Validate every resource in the manifest; return their names."""
+    names = [r.get("name") for r in manifest().get("resources", [])]
+    for name in names:
+        validate(name)
+    return names
+
+
+_PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string", "boolean": "boolean"}
+
+
+@lru_cache(maxsize=None)
+def _load_cached(name: str, digest: str) -> pd.DataFrame:
+    res = resource(name)
+    path = paths.data_dir() / res["path"]
+    dtypes, dates = {}, []
+    for field in res["schema"]["fields"]:
+        kind = field.get("type", "string")
+        if kind in ("date", "datetime"):
+            dates.append(field["name"])
+        elif kind in _PANDAS_TYPES:
+            dtypes[field["name"]] = _PANDAS_TYPES[kind]
+    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=True, na_values=[""])
+    for col in dates:
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+def load(name: str) -> pd.DataFrame:
+    """A validated copy of resource ``name`` as a DataFrame, typed from its schema."""
+    path = validate(name)
+    return _load_cached(name, sha256(path)).copy()
+
+
+def provenance_table() -> pd.DataFrame:
+    """One row per resource: what the data-provenance page shows."""
+    rows = []
+    for res in manifest().get("resources", []):
+        rows.append(
+            {
+                "file": f"data/{res.get('path')}",
+                "title": res.get("title", ""),
+                "publisher": res.get("publisher", ""),
+                "vintage": res.get("vintage", ""),
+                "licence": "; ".join(l.get("name", "") for l in res.get("licenses", [])),
+                "sources": [(s.get("title", ""), s.get("path", "")) for s in res.get("sources", [])],
+                "sha256": str(res.get("hash", "")).split(":", 1)[-1],
+                "rows": None,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,612 @@
+"""The book pipeline: run matrix → papermill → normalised notebooks → Jupyter Book → swap.
+
+``make book`` calls :func:`build`. In order, it
+
+1. reads the run matrix (``runs.yml``) and checks it against ``_toc.yml`` and each notebook's
+   ``parameters`` cell, and checks every command-line override, before any kernel starts;
+2. validates the whole data manifest (hashes, schemas, provenance);
+3. executes each notebook whose inputs changed (content hash) with papermill, 2 workers;
+4. normalises the executed notebooks (timings, random ids) so builds are byte-identical;
+5. stages the book in a scratch folder, generates the claims ledger and the data-provenance
+   page, renders with Jupyter Book 1.x (``-n -W --keep-going``, execution off); and
+6. only if all of that succeeded, swaps the new site into place (``_build/html``, or
+   ``_build/variants/<name>/html`` for a variant run) and writes ``claims.json`` beside it.
+
+A failure at any step leaves the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import VertintError, paths
+
+TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list}
+STATE_FILE = "state.json"
+
+
+class RunError(VertintError):
+    pass
+
+
+# --------------------------------------------------------------------------- run matrix
+
+
+@dataclass
+class Param:
+    name: str
+    type: str
+    default: object
+    help: str = ""
+    choices: list | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    path: str
+    title: str
+    data: list[str]
+    params: dict[str, Param]
+    values: dict = field(default_factory=dict)
+
+    @property
+    def source(self) -> Path:
+        return paths.root() / self.path
+
+
+def load_matrix(root: Path | None = None) -> dict[str, NotebookRun]:
+    root = root or paths.root()
+    path = root / "runs.yml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RunError(f"{path}: run matrix not found") from exc
+    except yaml.YAMLError as exc:
+        raise RunError(f"runs.yml: not valid YAML: {exc}") from exc
+    runs: dict[str, NotebookRun] = {}
+    for name, spec in (raw.get("notebooks") or {}).items():
+        params = {}
+        for pname, p in (spec.get("parameters") or {}).items():
+            ptype = p.get("type")
+            if ptype not in TYPES:
+                raise RunError(f"runs.yml: {name}.{pname}: type must be one of {', '.join(TYPES)}")
+            params[pname] = Param(pname, ptype, p.get("default"), p.get("help", ""), p.get("choices"), p.get("min"), p.get("max"))
+            check_value(name, params[pname], p.get("default"))
+        runs[name] = NotebookRun(
+            name=name,
+            path=spec["path"],
+            title=spec.get("title", name),
+            data=list(spec.get("data") or []),
+            params=params,
+            values={k: v.default for k, v in params.items()},
+        )
+    return runs
+
+
+def check_value(nb: str, p: Param, value):
+    """Refuse a value of the wrong type or out of range, naming the notebook and parameter."""
+    where = f"notebook {nb!r}, parameter {p.name!r}"
+    want = TYPES[p.type]
+    if p.type == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if p.type == "int" and isinstance(value, bool) or not isinstance(value, want):
+        raise RunError(f"{where}: expected {p.type}, got {value!r}")
+    items = value if p.type == "list" else [value]
+    if p.choices is not None:
+        bad = [v for v in items if v not in p.choices]
+        if bad:
+            raise RunError(f"{where}: {bad[0]!r} is not one of {', '.join(map(str, p.choices))}")
+    if p.min is not None and value < p.min or p.max is not None and value > p.max:
+        raise RunError(f"{where}: {value!r} is out of range [{p.min}, {p.max}]")
+    return value
+
+
+def parse_value(nb: str, p: Param, text: str):
+    """Turn a command-line string into a typed parameter value (then range-check it)."""
+    where = f"notebook {nb!r}, parameter {p.name!r}"
+    try:
+        if p.type == "bool":
+            low = text.strip().lower()
+            if low not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            value = low in ("true", "1", "yes")
+        elif p.type == "int":
+            value = int(text)
+        elif p.type == "float":
+            value = float(text)
+        elif p.type == "list":
+            value = [t.strip() for t in text.split(",") if t.strip()]
+        else:
+            value = text
+    except ValueError:
+        raise RunError(f"{where}: expected {p.type}, got {text!r}") from None
+    return check_value(nb, p, value)
+
+
+def apply_overrides(runs: dict[str, NotebookRun], overrides: list[str]) -> dict[str, dict]:
+    """Apply ``notebook.name=value`` overrides; return them, typed, per notebook."""
+    applied: dict[str, dict] = {}
+    for item in overrides:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise RunError(f"override {item!r}: expected NOTEBOOK.PARAMETER=VALUE, e.g. workforce.measure=headcount")
+        key, text = item.split("=", 1)
+        nb, pname = key.split(".", 1)
+        if nb not in runs:
+            raise RunError(f"override {item!r}: no notebook {nb!r} in runs.yml (known: {', '.join(runs)})")
+        run = runs[nb]
+        if pname not in run.params:
+            raise RunError(
+                f"notebook {nb!r} ({run.path}) has no parameter {pname!r} (declared: {', '.join(run.params)})"
+            )
+        value = parse_value(nb, run.params[pname], text)
+        run.values[pname] = value
+        applied.setdefault(nb, {})[pname] = value
+    return applied
+
+
+def notebook_parameters(path: Path) -> dict:
+    """The literal assignments in a notebook's cell tagged ``parameters`` (no kernel needed)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if "parameters" in (c.get("metadata", {}).get("tags") or [])]
+    if len(cells) != 1:
+        raise RunError(f"{path.name}: needs exactly one cell tagged 'parameters' (found {len(cells)})")
+    src = "".join(cells[0]["source"]) if isinstance(cells[0]["source"], list) else cells[0]["source"]
+    out = {}
+    for node in ast.parse(src).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            target, value = node.target.id, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            target, value = node.targets[0].id, node.value
+        else:
+            raise RunError(f"{path.name}: the parameters cell may hold only simple literal assignments")
+        try:
+            out[target] = ast.literal_eval(value)
+        except ValueError:
+            raise RunError(f"{path.name}: parameter {target!r} must be a literal") from None
+    return out
+
+
+def check_contracts(runs: dict[str, NotebookRun], root: Path | None = None) -> None:
+    """runs.yml, _toc.yml and the notebooks' parameters cells must agree."""
+    root = root or paths.root()
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    toc_files = set(_toc_files(toc))
+    for name, run in runs.items():
+        if not run.source.exists():
+            raise RunError(f"runs.yml: {name}: {run.path} does not exist")
+        stem = str(Path(run.path).with_suffix(""))
+        if stem not in toc_files:
+            raise RunError(f"runs.yml: {name}: {stem} is not in _toc.yml")
+        declared = notebook_parameters(run.source)
+        if set(declared) != set(run.params):
+            raise RunError(
+                f"{run.path}: parameters cell declares {sorted(declared)}, runs.yml declares {sorted(run.params)}"
+            )
+        for pname, p in run.params.items():
+            if declared[pname] != p.default:
+                raise RunError(f"{run.path}: parameter {pname!r} defaults to {declared[pname]!r} in the notebook but {p.default!r} in runs.yml")
+    nb_stems = {str(Path(r.path).with_suffix("")) for r in runs.values()}
+    for f in toc_files:
+        if f.startswith("notebooks/") and f not in nb_stems:
+            raise RunError(f"_toc.yml: {f} is not in runs.yml")
+
+
+def _toc_files(node) -> list[str]:
+    out = []
+    if isinstance(node, dict):
+        if "file" in node:
+            out.append(node["file"])
+        if "root" in node:
+            out.append(node["root"])
+        for v in node.values():
+            out.extend(_toc_files(v))
+    elif isinstance(node, list):
+        for v in node:
+            out.extend(_toc_files(v))
+    return out
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _hash_files(h, files: list[Path], base: Path) -> None:
+    for f in sorted(files):
+        h.update(str(f.relative_to(base)).encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+
+
+def package_files(root: Path) -> list[Path]:
+    return [p for p in (root / "src" / "vertint").rglob("*.py")]
+
+
+def run_hash(run: NotebookRun, root: Path | None = None) -> str:
+    """Content hash of everything a notebook's output depends on."""
+    from . import data
+
+    root = root or paths.root()
+    h = hashlib.sha256()
+    h.update(run.source.read_bytes())
+    h.update(json.dumps(run.values, sort_keys=True).encode())
+    files = [root / "requirements.txt", *package_files(root), *sorted((root / "claims").glob("*.yml"))]
+    for name in run.data:
+        res = data.resource(name)
+        files.append(root / "data" / res["path"])
+        h.update(json.dumps(res, sort_keys=True, default=str).encode())
+    _hash_files(h, [f for f in files if f.exists()], root)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- execution
+
+_SM_DATE = re.compile(r"(Date:\s+)\w{3}, \d{2} \w{3} \d{4}")
+_SM_TIME = re.compile(r"(Time:\s+)\d{2}:\d{2}:\d{2}")
+_ALTAIR_ID = re.compile(r"altair-viz-[0-9a-f]{32}")
+_ADDR = re.compile(r" at 0x[0-9a-f]{6,16}>")
+
+
+def _scrub(text: str) -> str:
+    text = _SM_DATE.sub(r"\1(date removed)", text)
+    text = _SM_TIME.sub(r"\1(time removed)", text)
+    text = _ALTAIR_ID.sub("altair-viz-normalised", text)
+    return _ADDR.sub(">", text)
+
+
+def _scrub_any(value):
+    if isinstance(value, str):
+        return _scrub(value)
+    if isinstance(value, list):
+        return [_scrub_any(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_any(v) for k, v in value.items()}
+    return value
+
+
+def normalise(nb: dict, parameters: dict) -> dict:
+    """Remove what differs between two executions of the same inputs."""
+    meta = nb.setdefault("metadata", {})
+    meta.pop("papermill", None)
+    meta["vertint"] = {"parameters": parameters}
+    for i, cell in enumerate(nb.get("cells", [])):
+        cmeta = cell.setdefault("metadata", {})
+        cmeta.pop("papermill", None)
+        cmeta.pop("execution", None)
+        if "injected-parameters" in (cmeta.get("tags") or []):
+            cell["id"] = "injected-parameters"
+        for out in cell.get("outputs", []) or []:
+            if "text" in out:
+                out["text"] = _scrub_any(out["text"])
+            if "data" in out:
+                out["data"] = _scrub_any(out["data"])
+            if "traceback" in out:
+                out["traceback"] = _scrub_any(out["traceback"])
+    return nb
+
+
+def _execute(src: str, dest: str, parameters: dict, cwd: str, root: str) -> dict:
+    """Worker: run one notebook with papermill; return ok/error details (never raises)."""
+    import papermill as pm
+
+    os.environ["VERTINT_ROOT"] = root
+    started = time.monotonic()
+    try:
+        pm.execute_notebook(
+            src,
+            dest,
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=cwd,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            record_timing=False,
+            shutdown_kernel="immediate",
+        )
+    except pm.PapermillExecutionError as exc:
+        tb = "\n".join(exc.traceback) if exc.traceback else ""
+        return {
+            "ok": False,
+            "cell": exc.cell_index,
+            "exec_count": exc.exec_count,
+            "error": f"{exc.ename}: {exc.evalue}",
+            "traceback": _strip_ansi(tb),
+            "seconds": time.monotonic() - started,
+        }
+    except Exception as exc:  # kernel died, bad notebook JSON, ...
+        return {"ok": False, "cell": None, "error": f"{type(exc).__name__}: {exc}", "traceback": "", "seconds": time.monotonic() - started}
+    return {"ok": True, "seconds": time.monotonic() - started}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # "cached", "ran", "failed"
+    seconds: float = 0.0
+    path: Path | None = None
+    detail: dict = field(default_factory=dict)
+
+
+def execute_all(runs: dict[str, NotebookRun], cache: Path, workers: int = 2, console=None) -> dict[str, Outcome]:
+    """Execute every notebook whose hash is not cached; return outcomes by name."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    root = paths.root()
+    cache.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[str, Outcome] = {}
+    todo = []
+    for name, run in runs.items():
+        digest = run_hash(run)[:20]
+        target = cache / f"{name}-{digest}.ipynb"
+        if target.exists():
+            outcomes[name] = Outcome(name, "cached", 0.0, target)
+        else:
+            todo.append((name, run, target))
+    if not todo:
+        return outcomes
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
+    ) as progress:
+        futures = {}
+        tasks = {}
+        for name, run, target in todo:
+            tmp = target.with_suffix(f".tmp{os.getpid()}.ipynb")
+            tasks[name] = progress.add_task(f"[cyan]{run.path}[/] running", total=1)
+            fut = pool.submit(_execute, str(run.source), str(tmp), dict(run.values), str(run.source.parent), str(root))
+            futures[fut] = (name, run, target, tmp)
+        for fut in cf.as_completed(futures):
+            name, run, target, tmp = futures[fut]
+            res = fut.result()
+            if res["ok"]:
+                nb = json.loads(tmp.read_text(encoding="utf-8"))
+                nb = normalise(nb, run.values)
+                _write_notebook(nb, tmp)
+                os.replace(tmp, target)
+                outcomes[name] = Outcome(name, "ran", res["seconds"], target)
+                progress.update(tasks[name], completed=1, description=f"[green]{run.path}[/] done")
+            else:
+                tmp.unlink(missing_ok=True)
+                outcomes[name] = Outcome(name, "failed", res["seconds"], None, res)
+                progress.update(tasks[name], completed=1, description=f"[red]{run.path}[/] FAILED")
+    return outcomes
+
+
+def _write_notebook(nb: dict, path: Path) -> None:
+    import nbformat
+
+    node = nbformat.from_dict(nb)
+    with open(path, "w", encoding="utf-8") as fh:
+        nbformat.write(node, fh)
+
+
+# --------------------------------------------------------------------------- staging and rendering
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "uncommitted"
+
+
+def vega_bundle(cache: Path) -> Path:
+    """The vega + vega-lite + vega-embed bundle, made offline by vl-convert, wrapped so that its
+    top-level names do not clash with Sphinx's scripts. Cached by vl-convert version."""
+    import vl_convert
+
+    version = getattr(vl_convert, "__version__", "unknown")
+    path = cache / f"vega-bundle-{version}.js"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        body = vl_convert.javascript_bundle()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("(function(){\n" + body + "\n})();\n", encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
+def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None) -> list[dict]:
+    """Lay out the book sources with executed notebooks; generate pages; return claim records."""
+    from . import claims as claims_mod
+    from . import pages
+
+    root = paths.root()
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    stage_dir.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, stage_dir / name)
+    shutil.copytree(root / "book", stage_dir / "book")
+    shutil.copytree(root / "assets", stage_dir / "assets")
+    shutil.copy2(vega_bundle(cache), stage_dir / "assets" / "vega-bundle.js")
+    (stage_dir / "notebooks").mkdir()
+    records: list[dict] = []
+    for name, run in runs.items():
+        nb_path = outcomes[name].path
+        dest = stage_dir / run.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(nb_path, dest)
+        records.extend(claims_mod.collect(json.loads(nb_path.read_text(encoding="utf-8"))))
+    _check_claims(records, root)
+    pages.write_generated(stage_dir, records, runs, variant)
+    # page footer: commit and data-manifest hash
+    from . import data
+
+    cfg_path = stage_dir / "_config.yml"
+    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    footer = (
+        f'Built from commit <code>{_git_commit(root)}</code> with data manifest '
+        f'<code>{data.manifest_hash()[:12]}</code>'
+        + (f' (variant <code>{variant}</code>)' if variant else "")
+        + '. Text <a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>; code MIT.'
+    )
+    cfg.setdefault("html", {})["extra_footer"] = footer
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    return records
+
+
+def _check_claims(records: list[dict], root: Path) -> None:
+    from .claims import registry
+
+    reg = registry(root)
+    seen = [r["id"] for r in records]
+    dup = {i for i in seen if seen.count(i) > 1}
+    if dup:
+        raise RunError(f"claims emitted more than once: {', '.join(sorted(dup))}")
+    missing = [cid for cid in reg if cid not in seen]
+    if missing:
+        raise RunError(f"claims registered in claims/*.yml but not emitted by any notebook: {', '.join(missing)}")
+
+
+def render(stage_dir: Path, out_dir: Path) -> None:
+    """Jupyter Book 1.x, warnings as errors; raise with its log on failure."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    cmd = [str(jb), "build", str(stage_dir), "--path-output", str(out_dir), "--builder", "html", "-W", "-n", "--keep-going", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        log = (proc.stdout + "\n" + proc.stderr).strip()
+        raise RunError(f"jupyter-book build failed (exit {proc.returncode}):\n{log[-6000:]}")
+
+
+def swap(new: Path, final: Path) -> None:
+    """Replace ``final`` with ``new`` (both directories) with two renames."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = final.with_name(final.name + ".previous")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _write_json_atomic(obj, path: Path) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def site_hash(runs, hashes: dict[str, str], variant: str | None) -> str:
+    root = paths.root()
+    h = hashlib.sha256()
+    h.update(json.dumps(hashes, sort_keys=True).encode())
+    h.update((variant or "").encode())
+    h.update(_git_commit(root).encode())
+    files = [root / "_config.yml", root / "_toc.yml", root / "runs.yml", root / "data" / "datapackage.yaml"]
+    files += [p for p in (root / "book").rglob("*") if p.is_file()]
+    files += [p for p in (root / "assets").rglob("*") if p.is_file()]
+    files += package_files(root) + [root / "requirements.txt"]
+    _hash_files(h, [f for f in files if f.exists()], root)
+    return h.hexdigest()
+
+
+def variant_slug(applied: dict[str, dict]) -> str:
+    parts = []
+    for nb in sorted(applied):
+        for k in sorted(applied[nb]):
+            v = applied[nb][k]
+            v = ",".join(map(str, v)) if isinstance(v, list) else str(v).lower()
+            parts.append(f"{nb}.{k}={v}")
+    slug = re.sub(r"[^A-Za-z0-9_.,=-]+", "_", "+".join(parts))
+    return slug[:120] or "variant"
+
+
+@dataclass
+class BuildResult:
+    html: Path
+    claims: Path
+    outcomes: dict
+    skipped: bool
+    seconds: float
+
+
+def build(overrides: list[str] | None = None, variant: str | None = None, force: bool = False,
+          render_only: bool = False, workers: int = 2, console=None) -> BuildResult:
+    """Build the book (see module docstring). Raises :class:`RunError` or ``DataError`` on failure."""
+    from . import data
+
+    started = time.monotonic()
+    root = paths.root()
+    runs = load_matrix(root)
+    check_contracts(runs, root)
+    applied = apply_overrides(runs, overrides or [])
+    if applied and not variant:
+        variant = variant_slug(applied)
+    if variant is not None and not re.fullmatch(r"[A-Za-z0-9_.,=+-]{1,120}", variant):
+        raise RunError(f"variant name {variant!r}: use letters, digits and _.,=+- only")
+    data.validate_all()
+    for run in runs.values():
+        for name in run.data:
+            data.resource(name)  # raises if a notebook declares unknown data
+
+    out_root = paths.build_dir() / "variants" / variant if variant else paths.build_dir()
+    final_html = out_root / "html"
+    claims_path = out_root / "claims.json"
+    cache = paths.build_dir() / "cache"
+    state_path = out_root / STATE_FILE
+    hashes = {name: run_hash(run)[:20] for name, run in runs.items()}
+    shash = site_hash(runs, hashes, variant)
+    if not force and not render_only and final_html.exists() and claims_path.exists() and state_path.exists():
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if state.get("site_hash") == shash:
+            return BuildResult(final_html, claims_path, {}, True, time.monotonic() - started)
+
+    if render_only:
+        outcomes = {}
+        for name in runs:
+            target = cache / f"{name}-{hashes[name]}.ipynb"
+            if not target.exists():
+                raise RunError(f"--render-only: no executed copy of {runs[name].path} for the current inputs; run a full build first")
+            outcomes[name] = Outcome(name, "cached", 0.0, target)
+    else:
+        outcomes = execute_all(runs, cache, workers=workers, console=console)
+    failed = [o for o in outcomes.values() if o.status == "failed"]
+    if failed:
+        msgs = []
+        for o in failed:
+            d = o.detail
+            where = f"cell {d['cell']}" if d.get("cell") is not None else "before any cell ran"
+            msgs.append(f"{runs[o.name].path} failed in {where}: {d['error']}\n{d.get('traceback', '')}")
+        raise RunError("\n\n".join(msgs) + f"\n\nThe previous site at {final_html} was left untouched.")
+
+    work = out_root / ".work"
+    stage_dir = work / "src"
+    records = stage(runs, outcomes, stage_dir, cache, variant)
+    render(stage_dir, work / "out")
+    swap(work / "out" / "_build" / "html", final_html)
+    _write_json_atomic(records, claims_path)
+    _write_json_atomic({"site_hash": shash, "notebooks": hashes, "variant": variant,
+                        "parameters": {n: r.values for n, r in runs.items()}}, state_path)
+    shutil.rmtree(work, ignore_errors=True)
+    return BuildResult(final_html, claims_path, outcomes, False, time.monotonic() - started)
