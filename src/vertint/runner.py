@@ -289,8 +289,12 @@ def normalise(nb: dict, parameters: dict) -> dict:
         cmeta = cell.setdefault("metadata", {})
         cmeta.pop("papermill", None)
         cmeta.pop("execution", None)
-        if "injected-parameters" in (cmeta.get("tags") or []):
+        tags = cmeta.get("tags") or []
+        if "injected-parameters" in tags:
             cell["id"] = "injected-parameters"
+        elif "parameters" in tags and "remove-cell" not in tags:
+            # the page shows the values this run used (the injected cell), not the defaults
+            cmeta["tags"] = [*tags, "remove-cell"]
         for out in cell.get("outputs", []) or []:
             if "text" in out:
                 out["text"] = _scrub_any(out["text"])
@@ -319,12 +323,13 @@ def _execute(src: str, dest: str, parameters: dict, cwd: str, root: str) -> dict
             request_save_on_cell_execute=False,
             record_timing=False,
             shutdown_kernel="immediate",
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except pm.PapermillExecutionError as exc:
         tb = "\n".join(exc.traceback) if exc.traceback else ""
         return {
             "ok": False,
-            "cell": exc.cell_index,
+            "cell": _source_cell_number(dest, exc.cell_index),
             "exec_count": exc.exec_count,
             "error": f"{exc.ename}: {exc.evalue}",
             "traceback": _strip_ansi(tb),
@@ -333,6 +338,18 @@ def _execute(src: str, dest: str, parameters: dict, cwd: str, root: str) -> dict
     except Exception as exc:  # kernel died, bad notebook JSON, ...
         return {"ok": False, "cell": None, "error": f"{type(exc).__name__}: {exc}", "traceback": "", "seconds": time.monotonic() - started}
     return {"ok": True, "seconds": time.monotonic() - started}
+
+
+def _source_cell_number(executed: str, index: int) -> int:
+    """1-based number of the failing cell in the *source* notebook (papermill inserts a cell)."""
+    try:
+        cells = json.loads(Path(executed).read_text(encoding="utf-8"))["cells"]
+        injected = [i for i, c in enumerate(cells) if "injected-parameters" in (c.get("metadata", {}).get("tags") or [])]
+        if injected and injected[0] < index:
+            index -= 1
+    except (OSError, ValueError, KeyError):
+        pass
+    return index + 1
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -427,7 +444,7 @@ def vega_bundle(cache: Path) -> Path:
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         body = vl_convert.javascript_bundle()
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text("(function(){\n" + body + "\n})();\n", encoding="utf-8")
         os.replace(tmp, path)
     return path
@@ -538,7 +555,7 @@ def variant_slug(applied: dict[str, dict]) -> str:
             v = applied[nb][k]
             v = ",".join(map(str, v)) if isinstance(v, list) else str(v).lower()
             parts.append(f"{nb}.{k}={v}")
-    slug = re.sub(r"[^A-Za-z0-9_.,=-]+", "_", "+".join(parts))
+    slug = re.sub(r"[^A-Za-z0-9_.,=+-]+", "_", "+".join(parts))
     return slug[:120] or "variant"
 
 

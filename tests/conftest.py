@@ -1,0 +1,64 @@
+"""Shared fixtures. Build tests work in a copy of the repository (``VERTINT_ROOT``), so they never
+touch the developer's own ``_build``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+VERTINT = BIN / "vertint"
+IGNORE = shutil.ignore_patterns(".venv", "_build", ".pytest_cache", "__pycache__", "*.egg-info", ".ipynb_checkpoints")
+
+
+def copy_repo(dest: Path) -> Path:
+    shutil.copytree(ROOT, dest, ignore=IGNORE, symlinks=True)
+    return dest
+
+
+def vertint(root: Path, *args: str, offline: bool = False, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, VERTINT_ROOT=str(root), PYTHONHASHSEED="0", COLUMNS="200")
+    cmd = [str(VERTINT), *args]
+    if offline:
+        inner = " ".join(_q(c) for c in cmd)
+        cmd = ["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {inner}"]
+    return subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def can_unshare() -> tuple[bool, str]:
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return False, "unshare or ip not installed"
+    proc = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return False, f"unshare -n not permitted here: {proc.stderr.strip()}"
+    return True, ""
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    """sha256 of every file under ``path``, by relative path."""
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def book_copy(tmp_path_factory) -> Path:
+    """A copy of the repository with a cold, default build of the book."""
+    root = copy_repo(tmp_path_factory.mktemp("book") / "repo")
+    proc = vertint(root, "book")
+    assert proc.returncode == 0, f"build failed:\n{proc.stdout}\n{proc.stderr}"
+    assert (root / "_build" / "html" / "index.html").exists()
+    return root

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vertint import claims, verdicts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_registry_loads_and_ids_follow_the_house_style():
+    reg = claims.registry(ROOT)
+    for cid, rec in reg.items():
+        assert cid.startswith(rec["chapter"] + "-"), cid
+        assert {"value", "unit"} <= set(rec["published"]), cid
+
+
+def test_required_claim_ids_are_all_registered():
+    """A claim cannot silently disappear: claims/required_ids.txt lists every id the book must keep."""
+    required_file = ROOT / "claims" / "required_ids.txt"
+    if not required_file.exists():
+        pytest.skip("claims/required_ids.txt not written yet")
+    required = [l.strip() for l in required_file.read_text().splitlines() if l.strip() and not l.startswith("#")]
+    reg = claims.registry(ROOT)
+    missing = [cid for cid in required if cid not in reg]
+    assert not missing, f"claims removed from the registry: {missing}"
+
+
+def test_record_refuses_typed_verdicts(tmp_path, monkeypatch):
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "x.yml").write_text(
+        "- id: x-one\n  chapter: x\n  claim: a claim\n  source: a source\n"
+        "  published: {value: 1, unit: thing}\n  section: x-sec\n"
+    )
+    monkeypatch.setenv("VERTINT_ROOT", str(tmp_path))
+    with pytest.raises(claims.ClaimError, match="verdict must come from vertint.verdicts"):
+        claims.record("x-one", {"value": 1, "unit": "thing"}, "supported", "none")
+    with pytest.raises(claims.ClaimError, match="not in claims"):
+        claims.record("x-two", {"value": 1, "unit": "thing"}, verdicts.equals(1, 1), "none")
+    rec = claims.record("x-one", {"value": 1, "unit": "thing"}, verdicts.equals(1, 1), "none")
+    assert rec["verdict"] == "supported" and rec["rule"] == "equals"
+    bundle = claims.emit("x-one", {"value": 1, "unit": "thing"}, verdicts.equals(1, 1), "none")._repr_mimebundle_()
+    assert claims.collect({"cells": [{"outputs": [{"data": {claims.MIME: bundle[claims.MIME]}}]}]})[0]["id"] == "x-one"
+    assert "Claim `x-one`: supported" in bundle["text/markdown"]
+
+
+def test_duplicate_ids_are_refused(tmp_path):
+    (tmp_path / "claims").mkdir()
+    rec = "- id: x-one\n  chapter: x\n  claim: c\n  source: s\n  published: {value: 1, unit: u}\n  section: s\n"
+    (tmp_path / "claims" / "a.yml").write_text(rec)
+    (tmp_path / "claims" / "b.yml").write_text(rec)
+    with pytest.raises(claims.ClaimError, match="duplicate claim id 'x-one'"):
+        claims.registry(tmp_path)

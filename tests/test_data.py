@@ -1,0 +1,100 @@
+"""The data manifest is validated on every test run: provenance, hashes and schemas."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vertint import data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_data_file_matches_the_manifest():
+    names = data.validate_all()
+    listed = {r["path"] for r in data.manifest()["resources"]}
+    on_disk = {p.name for p in (ROOT / "data").glob("*.csv")}
+    assert on_disk == listed, f"CSV files not in the manifest: {on_disk - listed}; listed but missing: {listed - on_disk}"
+    assert len(names) == len(listed)
+
+
+def test_every_resource_states_its_provenance():
+    for res in data.manifest()["resources"]:
+        data.check_provenance(res)
+        assert res["licenses"][0].get("name"), res["name"]
+        assert str(res["vintage"]).strip(), res["name"]
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A throwaway data package with one resource, to exercise each failure on its own."""
+    (tmp_path / "data").mkdir()
+    csv = tmp_path / "data" / "t.csv"
+    csv.write_text("date,measure,value\n2015-09-30,fte,29364\n2024-09-30,fte,27966\n")
+    man = {
+        "name": "t",
+        "resources": [{
+            "name": "t", "title": "test", "path": "t.csv", "hash": "sha256:" + data.sha256(csv),
+            "publisher": "p", "vintage": "v", "licenses": [{"name": "OGL-UK-3.0"}],
+            "sources": [{"title": "s", "path": "https://example.org/s"}],
+            "schema": {"fields": [{"name": "date", "type": "date"},
+                                  {"name": "measure", "type": "string", "constraints": {"enum": ["fte", "headcount"]}},
+                                  {"name": "value", "type": "number"}]},
+        }],
+    }
+    (tmp_path / "data" / "datapackage.yaml").write_text(yaml.safe_dump(man))
+    monkeypatch.setenv("VERTINT_ROOT", str(tmp_path))
+
+    def rewrite(text: str, update_hash: bool = True):
+        csv.write_text(text)
+        if update_hash:
+            man["resources"][0]["hash"] = "sha256:" + data.sha256(csv)
+            (tmp_path / "data" / "datapackage.yaml").write_text(yaml.safe_dump(man))
+
+    return csv, man, rewrite
+
+
+def test_tiny_package_loads_typed(tiny):
+    frame = data.load("t")
+    assert list(frame["value"]) == [29364.0, 27966.0]
+    assert str(frame["date"].dtype).startswith("datetime64")
+
+
+def test_wrong_enum_label_names_row_and_column(tiny):
+    _, _, rewrite = tiny
+    rewrite("date,measure,value\n2015-09-30,fte,29364\n2024-09-30,wte,27966\n")
+    with pytest.raises(data.DataError, match=r"^data/t.csv: row 3, column 'measure': constraint-error: .*\"wte\""):
+        data.load("t")
+
+
+def test_missing_file(tiny):
+    csv, _, _ = tiny
+    csv.unlink()
+    with pytest.raises(data.DataError, match=r"^data/t.csv: file listed in data/datapackage.yaml is missing$"):
+        data.load("t")
+
+
+def test_extra_and_reordered_columns(tiny):
+    _, _, rewrite = tiny
+    rewrite("date,measure,value,extra\n2015-09-30,fte,29364,1\n")
+    with pytest.raises(data.DataError, match=r"^data/t.csv: unexpected column 'extra'"):
+        data.load("t")
+    rewrite("measure,date,value\nfte,2015-09-30,29364\n")
+    with pytest.raises(data.DataError, match=r"^data/t.csv: columns out of order"):
+        data.load("t")
+
+
+def test_missing_provenance(tiny, tmp_path):
+    _, man, _ = tiny
+    del man["resources"][0]["publisher"]
+    (tmp_path / "data" / "datapackage.yaml").write_text(yaml.safe_dump(man))
+    with pytest.raises(data.DataError, match=r"resource 't' lacks publisher"):
+        data.load("t")
+
+
+def test_unknown_resource(tiny):
+    with pytest.raises(data.DataError, match=r"no resource named 'nope' \(known: t\)"):
+        data.load("nope")
