@@ -42,7 +42,7 @@ def test_record_refuses_typed_verdicts(tmp_path, monkeypatch):
     assert rec["verdict"] == "supported" and rec["rule"] == "equals"
     bundle = claims.emit("x-one", {"value": 1, "unit": "thing"}, verdicts.equals(1, 1), "none")._repr_mimebundle_()
     assert claims.collect({"cells": [{"outputs": [{"data": {claims.MIME: bundle[claims.MIME]}}]}]})[0]["id"] == "x-one"
-    assert "Claim `x-one`: supported" in bundle["text/markdown"]
+    assert bundle["text/markdown"].startswith("```{admonition} Claim x-one: supported\n")
 
 
 def test_duplicate_ids_are_refused(tmp_path):

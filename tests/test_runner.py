@@ -121,3 +121,12 @@ def test_swap_replaces_directory_atomically(tmp_path):
     assert (final / "index.html").read_text() == "new"
     assert not (final / "old.txt").exists()
     assert not new.exists()
+
+
+def test_list_items_are_typed_before_any_kernel_starts():
+    p = Param("counts", "list", [], min=0, max=100, item_type="int")
+    assert runner.parse_value("nb", p, "26,15,11,9") == [26, 15, 11, 9]
+    with pytest.raises(RunError, match=r"^notebook 'nb', parameter 'counts': expected a comma-separated list of int, got '26,x'$"):
+        runner.parse_value("nb", p, "26,x")
+    with pytest.raises(RunError, match=r"items of \[26, 150\] must lie in \[0, 100\]"):
+        runner.parse_value("nb", p, "26,150")

@@ -73,7 +73,7 @@ def markdown(rec: dict) -> str:
     css = "verdict-" + rec["verdict"].replace(" ", "-")
     return "\n".join(
         [
-            f"```{{admonition}} Claim `{rec['id']}`: {rec['verdict']}",
+            f"```{{admonition}} Claim {rec['id']}: {rec['verdict']}",
             f":class: verdict {css}",
             "",
             f"> {rec['claim']}",

@@ -129,6 +129,24 @@ def params(notebook: str = typer.Argument(..., help="Notebook name from runs.yml
     out.print(t)
 
 
+@data_app.command("refresh")
+def data_refresh(
+    base_url: str = typer.Option("https://digital.nhs.uk", help="Site to read the publications from (tests use a local server)."),
+    only: List[str] = typer.Option([], "--only", help="Publication to refresh: appointments, patients or workforce (repeatable; default all)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Download and report what would change; write nothing."),
+    timeout: float = typer.Option(30.0, help="Seconds to wait for each download."),
+):
+    """Download the current NHS files, rebuild the workforce tables and manifest hashes, report changes."""
+    from .refresh import refresh
+
+    try:
+        report = refresh(base_url=base_url, only=only or None, dry_run=dry_run, timeout=timeout)
+    except VertintError as exc:
+        _fail(exc)
+    for line in report.lines():
+        out.print(line, highlight=False, markup=False)
+
+
 def main():  # pragma: no cover
     app()
 

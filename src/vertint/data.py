@@ -7,7 +7,9 @@ with a message naming the file, the row and the column.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,15 +34,23 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@lru_cache(maxsize=8)
+def _parse_manifest(text: str, where: str) -> dict:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise DataError(f"{where}: not valid YAML: {exc}") from exc
+
+
 def manifest(root: Path | None = None) -> dict:
-    """The manifest as a plain dict (no validation)."""
+    """The manifest as a plain dict (no validation). Parsed once per content."""
     path = (root / "data" / "datapackage.yaml") if root else paths.manifest_path()
     if not path.exists():
         raise DataError(f"{path}: data manifest not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML: {exc}") from exc
+    return copy.deepcopy(_parse_manifest(path.read_text(encoding="utf-8"), "data/datapackage.yaml"))
 
 
 def resource(name: str) -> dict:
@@ -75,8 +85,9 @@ def check_provenance(res: dict) -> None:
         raise DataError(f"data/datapackage.yaml: resource {name!r}: hash must be 'sha256:<hex>'")
 
 
-def validate(name: str) -> Path:
-    """Validate one resource (provenance, hash, schema); return its path. Raises :class:`DataError`."""
+def validate(name: str, schema: bool = True) -> Path:
+    """Validate one resource (provenance, hash and, unless ``schema=False``, its schema); return
+    its path. Raises :class:`DataError`."""
     res = resource(name)
     check_provenance(res)
     path = paths.data_dir() / res["path"]
@@ -91,8 +102,16 @@ def validate(name: str) -> Path:
             "the file was changed without updating data/datapackage.yaml "
             "(refresh data deliberately with 'vertint data refresh')"
         )
-    _validate_schema(res, path, rel)
+    if schema:
+        key = (name, actual, json.dumps(res, sort_keys=True, default=str))
+        if key not in _SCHEMA_OK:
+            _validate_schema(res, path, rel)
+            _SCHEMA_OK.add(key)
     return path
+
+
+#: (resource, file sha256, manifest entry) already schema-validated in this process
+_SCHEMA_OK: set[tuple[str, str, str]] = set()
 
 
 def _validate_schema(res: dict, path: Path, rel: str) -> None:
@@ -132,11 +151,11 @@ def _validate_schema(res: dict, path: Path, rel: str) -> None:
         raise DataError(f"{rel}: {loc}{first.type}: {first.message}{more}")
 
 
-def validate_all() -> list[str]:
+def validate_all(schema: bool = True) -> list[str]:
     """Validate every resource in the manifest; return their names."""
     names = [r.get("name") for r in manifest().get("resources", [])]
     for name in names:
-        validate(name)
+        validate(name, schema=schema)
     return names
 
 

@@ -55,6 +55,7 @@ class Param:
     choices: list | None = None
     min: float | None = None
     max: float | None = None
+    item_type: str | None = None  # for lists: "str" (default), "int" or "float"
 
 
 @dataclass
@@ -87,7 +88,10 @@ def load_matrix(root: Path | None = None) -> dict[str, NotebookRun]:
             ptype = p.get("type")
             if ptype not in TYPES:
                 raise RunError(f"runs.yml: {name}.{pname}: type must be one of {', '.join(TYPES)}")
-            params[pname] = Param(pname, ptype, p.get("default"), p.get("help", ""), p.get("choices"), p.get("min"), p.get("max"))
+            if p.get("item_type", "str") not in ("str", "int", "float"):
+                raise RunError(f"runs.yml: {name}.{pname}: item_type must be str, int or float")
+            params[pname] = Param(pname, ptype, p.get("default"), p.get("help", ""), p.get("choices"),
+                                  p.get("min"), p.get("max"), p.get("item_type"))
             check_value(name, params[pname], p.get("default"))
         runs[name] = NotebookRun(
             name=name,
@@ -109,6 +113,14 @@ def check_value(nb: str, p: Param, value):
     if p.type == "int" and isinstance(value, bool) or not isinstance(value, want):
         raise RunError(f"{where}: expected {p.type}, got {value!r}")
     items = value if p.type == "list" else [value]
+    if p.type == "list" and p.item_type in ("int", "float"):
+        kinds = (int,) if p.item_type == "int" else (int, float)
+        bad = [v for v in items if isinstance(v, bool) or not isinstance(v, kinds)]
+        if bad:
+            raise RunError(f"{where}: expected a list of {p.item_type}, got item {bad[0]!r}")
+        if p.min is not None and any(v < p.min for v in items) or p.max is not None and any(v > p.max for v in items):
+            raise RunError(f"{where}: items of {value!r} must lie in [{p.min}, {p.max}]")
+        return value
     if p.choices is not None:
         bad = [v for v in items if v not in p.choices]
         if bad:
@@ -133,10 +145,15 @@ def parse_value(nb: str, p: Param, text: str):
             value = float(text)
         elif p.type == "list":
             value = [t.strip() for t in text.split(",") if t.strip()]
+            if p.item_type == "int":
+                value = [int(t) for t in value]
+            elif p.item_type == "float":
+                value = [float(t) for t in value]
         else:
             value = text
     except ValueError:
-        raise RunError(f"{where}: expected {p.type}, got {text!r}") from None
+        want = f"a comma-separated list of {p.item_type}" if p.type == "list" else p.type
+        raise RunError(f"{where}: expected {want}, got {text!r}") from None
     return check_value(nb, p, value)
 
 
@@ -292,8 +309,8 @@ def normalise(nb: dict, parameters: dict) -> dict:
         tags = cmeta.get("tags") or []
         if "injected-parameters" in tags:
             cell["id"] = "injected-parameters"
-        elif "parameters" in tags and "remove-cell" not in tags:
-            # the page shows the values this run used (the injected cell), not the defaults
+        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+            # plumbing: each chapter's run stamp shows the parameter values this run used
             cmeta["tags"] = [*tags, "remove-cell"]
         for out in cell.get("outputs", []) or []:
             if "text" in out:
@@ -310,6 +327,7 @@ def _execute(src: str, dest: str, parameters: dict, cwd: str, root: str) -> dict
     import papermill as pm
 
     os.environ["VERTINT_ROOT"] = root
+    os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: set/dict order cannot vary run to run
     started = time.monotonic()
     try:
         pm.execute_notebook(
@@ -509,7 +527,8 @@ def render(stage_dir: Path, out_dir: Path) -> None:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     cmd = [str(jb), "build", str(stage_dir), "--path-output", str(out_dir), "--builder", "html", "-W", "-n", "--keep-going", "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ, PYTHONHASHSEED="0", SOURCE_DATE_EPOCH="0")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         log = (proc.stdout + "\n" + proc.stderr).strip()
         raise RunError(f"jupyter-book build failed (exit {proc.returncode}):\n{log[-6000:]}")
@@ -582,7 +601,8 @@ def build(overrides: list[str] | None = None, variant: str | None = None, force:
         variant = variant_slug(applied)
     if variant is not None and not re.fullmatch(r"[A-Za-z0-9_.,=+-]{1,120}", variant):
         raise RunError(f"variant name {variant!r}: use letters, digits and _.,=+- only")
-    data.validate_all()
+    # provenance and hashes always; schemas too unless this exact site was already built (below)
+    data.validate_all(schema=False)
     for run in runs.values():
         for name in run.data:
             data.resource(name)  # raises if a notebook declares unknown data
@@ -599,6 +619,7 @@ def build(overrides: list[str] | None = None, variant: str | None = None, force:
         if state.get("site_hash") == shash:
             return BuildResult(final_html, claims_path, {}, True, time.monotonic() - started)
 
+    data.validate_all(schema=True)
     if render_only:
         outcomes = {}
         for name in runs:

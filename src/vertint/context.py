@@ -1,0 +1,366 @@
+"""The context chapter: where trusts run GP practices, the 2013 models of scaled primary care, and
+the NIHR qualitative evidence.
+
+Every figure the chapter states is computed here from the vendored files ``data/context_*.csv``
+(or read from the published values in ``claims/context.yml``), and tested in
+``tests/test_context.py``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from . import claims, data
+from .verdicts import NOT_SUPPORTED, SUPPORTED, Verdict
+
+RWT = "Royal Wolverhampton"
+SHS = "Symphony Healthcare Services (Yeovil)"
+NORTHUMBRIA = "Northumbria Primary Care"
+SWINDON = "Great Western Hospitals (Swindon)"
+WALES = "Wales: health-board-managed practices"
+NORTH_WALES = "North Wales: Betsi Cadwaladr managed practices"
+ENGLAND = "England: national mapping"
+#: the sites described against the 2013 checklist (the national mapping is not a site)
+CHECKLIST_SITES = [RWT, SHS, NORTHUMBRIA, SWINDON, WALES]
+#: the countries the 2013 report says mirror the move to larger-scale primary care
+MIRROR_COUNTRIES = ["New Zealand", "Netherlands", "Canada", "United States"]
+
+
+class ContextError(ValueError):
+    pass
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def sites() -> pd.DataFrame:
+    return data.load("context_uk_sites")
+
+
+def models() -> pd.DataFrame:
+    return data.load("context_scaled_models")
+
+
+def checklist_items() -> pd.DataFrame:
+    return data.load("context_design_checklist")
+
+
+def site_evidence() -> pd.DataFrame:
+    return data.load("context_site_checklist")
+
+
+def qualitative() -> pd.DataFrame:
+    return data.load("context_qualitative")
+
+
+def published(claim_id: str):
+    """The published value of a registered claim (what was asserted), from ``claims/*.yml``."""
+    reg = claims.registry()
+    if claim_id not in reg:
+        raise ContextError(f"claim {claim_id!r} is not registered")
+    return reg[claim_id]["published"]["value"]
+
+
+# --------------------------------------------------------------------------- site figures
+
+
+def figure(df: pd.DataFrame, site: str, measure: str, source_id: str, period: str | None = None) -> float:
+    """The one figure a source gave for a site and measure (and period, if the source gave several)."""
+    sel = df[(df["site"] == site) & (df["measure"] == measure) & (df["source_id"] == source_id)]
+    if period is not None:
+        sel = sel[sel["period"] == period]
+    if len(sel) != 1:
+        raise ContextError(f"expected one {measure!r} figure for {site!r} from {source_id!r}, found {len(sel)}")
+    return float(sel["value"].iloc[0])
+
+
+def practice_counts(df: pd.DataFrame, site: str = RWT) -> pd.DataFrame:
+    """Every published count of practices for a site, dated ones first in date order."""
+    sel = df[(df["site"] == site) & (df["measure"] == "practices")].copy()
+    sel["dated"] = sel["period"] != "undated"
+    sel = sel.sort_values(["dated", "period", "source_id"], ascending=[False, True, True], kind="stable")
+    return sel[["period", "year", "value", "source_kind", "source_title", "source_id", "quote", "source_url"]].reset_index(drop=True)
+
+
+def count_sources(df: pd.DataFrame, site: str = RWT) -> list[str]:
+    """Source ids that give a practice count for ``site`` (the allowed values of the reference parameter)."""
+    return sorted(practice_counts(df, site)["source_id"].unique().tolist())
+
+
+def count_spread(df: pd.DataFrame, site: str = RWT) -> dict:
+    counts = practice_counts(df, site)["value"]
+    return {"n_sources": int(len(counts)), "low": int(counts.min()), "high": int(counts.max()),
+            "distinct": int(counts.nunique())}
+
+
+def mapping(df: pd.DataFrame) -> dict:
+    """The national mapping at 31 March 2021, with the mean recomputed from its own counts."""
+    get = lambda m: figure(df, ENGLAND, m, "sidhu2023")  # noqa: E731
+    trusts, practices, sites_ = get("trusts"), get("practices"), get("practice_sites")
+    return {
+        "trusts": int(trusts), "practices": int(practices), "sites": int(sites_),
+        "published_mean": get("practices_per_trust_mean"),
+        "min": int(get("practices_per_trust_min")), "max": int(get("practices_per_trust_max")),
+        "mean": practices / trusts,
+        "sites_per_practice": sites_ / practices,
+    }
+
+
+def growth(before: float, after: float) -> dict:
+    """Fold change and percentage increase from ``before`` to ``after``."""
+    if before <= 0:
+        raise ContextError("growth needs a positive starting value")
+    ratio = after / before
+    return {"before": before, "after": after, "ratio": ratio, "pct_increase": (ratio - 1) * 100, "ratio_pct": ratio * 100}
+
+
+def wales(df: pd.DataFrame) -> dict:
+    """Patients at health-board-managed practices in Wales, 2012-13 and 2017-18."""
+    before = figure(df, WALES, "patients", "westernmail2018", "2012-13")
+    after = figure(df, WALES, "patients", "westernmail2018", "2017-18")
+    out = growth(before, after)
+    out["share_before"] = figure(df, WALES, "share_of_patients_pct", "westernmail2018", "2012-13")
+    out["share_after"] = figure(df, WALES, "share_of_patients_pct", "westernmail2018", "2017-18")
+    out["north_practices"] = int(figure(df, NORTH_WALES, "practices", "westernmail2018", "2017-18"))
+    out["north_patients"] = int(figure(df, NORTH_WALES, "patients", "westernmail2018", "2017-18"))
+    return out
+
+
+def months_between(start: str, end: str) -> int:
+    """Whole calendar months from ``start`` to ``end`` (both 'YYYY-MM')."""
+    (y0, m0), (y1, m1) = (map(int, start.split("-")[:2]), map(int, end.split("-")[:2]))
+    months = (y1 - y0) * 12 + (m1 - m0)
+    if months < 0:
+        raise ContextError(f"{end} is before {start}")
+    return months
+
+
+def swindon(df: pd.DataFrame) -> dict:
+    start = df[(df["site"] == SWINDON) & (df["measure"] == "practices")]
+    end = df[(df["site"] == SWINDON) & (df["measure"] == "practices_handed_back")]
+    if len(start) != 1 or len(end) != 1:
+        raise ContextError("expected one take-on and one hand-back row for Swindon")
+    s, e = start["period"].iloc[0], end["period"].iloc[0]
+    return {"practices": int(start["value"].iloc[0]), "handed_back": int(end["value"].iloc[0]),
+            "start": s, "end": e, "months": months_between(s, e),
+            "patients": int(figure(df, SWINDON, "patients", "gwh2022"))}
+
+
+def northumbria(df: pd.DataFrame) -> dict:
+    rows = df[(df["site"] == NORTHUMBRIA) & (df["measure"] == "patients")]
+    return {"practices": int(len(rows)), "patients": int(rows["value"].sum())}
+
+
+def at_least(threshold: float, observed: float, what: str) -> Verdict:
+    """A claim of 'more than ``threshold``': supported if the observed value exceeds it."""
+    ok = observed > threshold
+    return Verdict(SUPPORTED if ok else NOT_SUPPORTED, "context.at_least",
+                   f"{what}: observed {observed:g}, claimed more than {threshold:g}")
+
+
+# --------------------------------------------------------------------------- site table and charts
+
+
+SITE_MODEL = {
+    RWT: ("England, West Midlands", "acute and community trust runs the practices directly (GPs employed by the trust)"),
+    SHS: ("England, Somerset", "company wholly owned by the acute trust holds the contracts"),
+    NORTHUMBRIA: ("England, Northumberland", "trust subsidiary company runs the practices"),
+    SWINDON: ("England, Wiltshire", "acute trust ran practices after the previous provider failed; handed back"),
+    WALES: ("Wales", "health boards run practices directly after contracts are handed back"),
+    NORTH_WALES: ("Wales, North", "health board runs practices directly"),
+    ENGLAND: ("England", "national count of hospital and community trusts running practices"),
+}
+
+
+#: the documents whose claims this chapter checks: their own figures are not used as benchmarks
+CLAIM_SOURCES = {"hf2023", "pulse2022"}
+SHORT = {RWT: "Wolverhampton", SHS: "Symphony", NORTHUMBRIA: "Northumbria", SWINDON: "Swindon", WALES: "Wales (managed)",
+         NORTH_WALES: "North Wales", ENGLAND: "England"}
+
+
+def _latest(sel: pd.DataFrame, measure: str) -> str:
+    """The latest dated figure for a measure, else an undated one (the organisation's own first), as text."""
+    m = sel[(sel["measure"] == measure) & ~sel["source_id"].isin(CLAIM_SOURCES)]
+    if m.empty:
+        return ""
+    dated = m[m["period"] != "undated"].sort_values("period", kind="stable")
+    if len(dated):
+        row = dated.iloc[-1]
+    else:
+        rank = {"peer-reviewed": 0, "trust or provider": 1, "press": 2, "encyclopedia": 3, "political party": 4, "think tank": 5}
+        row = m.assign(r=m["source_kind"].map(rank)).sort_values(["r", "source_id"], kind="stable").iloc[0]
+    return f"{row['value']:,.0f} ({row['period']}, {row['source_kind']})"
+
+
+def site_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per site: the arrangement, and the latest published count of practices and of patients
+    (excluding the documents under review, whose figures are what is being checked)."""
+    rows = []
+    for site, (where, model) in SITE_MODEL.items():
+        sel = df[df["site"] == site]
+        prac, pats = _latest(sel, "practices"), _latest(sel, "patients")
+        if site == NORTHUMBRIA:
+            npc = northumbria(df)
+            first = sel["period"].min()
+            prac = f"{npc['practices']:,} ({first}, named at start)"
+            pats = f"{npc['patients']:,} ({first}, sum of the practices' list sizes)"
+        rows.append({"Site": SHORT[site], "Where": where, "Arrangement": model,
+                     "Practices (latest)": prac, "Patients (latest)": pats, "Figures on file": int(len(sel))})
+    return pd.DataFrame(rows)
+
+
+def checklist_display(grid: pd.DataFrame, sites_: list[str] = CHECKLIST_SITES) -> pd.DataFrame:
+    """The checklist grid with short site names and a tick where a public source describes the item."""
+    out = grid[["item_id", "item"]].rename(columns={"item_id": "", "item": "Function or principle"})
+    for s in sites_:
+        out[ABBREV[s]] = grid[s].map({"described": "✓", "": ""})
+    return out
+
+
+#: column headings for the checklist table (explained in the chapter text)
+ABBREV = {RWT: "RWT", SHS: "SHS", NORTHUMBRIA: "NPC", SWINDON: "GWH", WALES: "Wales"}
+
+
+def timeline_chart(df: pd.DataFrame) -> alt.Chart:
+    """Each dated published figure on a practices-or-patients measure, by site and year."""
+    sel = df[df["year"].notna() & df["measure"].isin(["practices", "patients", "trusts", "practice_sites", "contracts"])].copy()
+    sel["year"] = sel["year"].astype(int)
+    sel["label"] = sel["measure"].str.replace("_", " ") + ": " + sel["value"].map(lambda v: f"{v:,.0f}")
+    sel["where"] = sel["site"].map(SHORT)
+    return (
+        alt.Chart(sel)
+        .mark_point(filled=True, size=90, opacity=0.85)
+        .encode(
+            x=alt.X("year:O", title="Year the figure refers to",
+                    scale=alt.Scale(domain=list(range(int(sel["year"].min()), int(sel["year"].max()) + 1)))),
+            xOffset=alt.XOffset("measure:N"),
+            y=alt.Y("where:N", title=None, sort=[SHORT[s] for s in SITE_MODEL]),
+            color=alt.Color("source_kind:N", title="Kind of source", legend=alt.Legend(orient="bottom", columns=3)),
+            shape=alt.Shape("measure:N", title="Measure", legend=alt.Legend(orient="bottom", columns=3)),
+            tooltip=["site", "period", "label", "source_kind", "source_title", "quote"],
+        )
+        .properties(width=440, height=240)
+    )
+
+
+def counts_chart(counts: pd.DataFrame, reference: str) -> alt.LayerChart:
+    """Royal Wolverhampton practice counts by source; the reference source is ringed."""
+    frame = counts.copy()
+    frame["when"] = frame["period"]
+    frame["reference"] = frame["source_id"] == reference
+    frame["order"] = range(len(frame))
+    frame["label"] = frame["when"] + " · " + frame["source_id"]
+    base = alt.Chart(frame).encode(
+        y=alt.Y("label:N", title=None, sort=alt.SortField("order")),
+        x=alt.X("value:Q", title="Practices run by the trust (as published)", scale=alt.Scale(domain=[0, 14])),
+        tooltip=["period", "value", "source_kind", "source_title", "quote"],
+    )
+    bars = base.mark_bar(height=12).encode(color=alt.Color("source_kind:N", title="Kind of source"))
+    ring = base.transform_filter("datum.reference").mark_point(shape="circle", size=260, color="black", filled=False, strokeWidth=2)
+    return (bars + ring).properties(width=400, height=300)
+
+
+# --------------------------------------------------------------------------- models of scaled primary care
+
+
+def model_summary(m: pd.DataFrame) -> dict:
+    uk = m["country"] == "United Kingdom"
+    present = [c for c in MIRROR_COUNTRIES if c in set(m["country"])]
+    return {
+        "models": int(len(m)), "types": int(m["organisational_type"].nunique()),
+        "uk": int(uk.sum()), "international": int((~uk).sum()),
+        "countries": int(m["country"].nunique()),
+        "promising_types": int(m.loc[m["greatest_promise"].astype(bool), "organisational_type"].nunique()),
+        "mirror_countries_present": len(present),
+    }
+
+
+def models_by_type(m: pd.DataFrame) -> pd.DataFrame:
+    out = (m.assign(uk=m["country"] == "United Kingdom")
+           .groupby(["organisational_type", "uk"], as_index=False).size()
+           .rename(columns={"size": "models"}))
+    out["where"] = out["uk"].map({True: "UK", False: "Outside the UK"})
+    prom = m.groupby("organisational_type")["greatest_promise"].first().astype(bool)
+    out["greatest_promise"] = out["organisational_type"].map(prom)
+    return out[["organisational_type", "where", "models", "greatest_promise"]]
+
+
+def models_chart(by_type: pd.DataFrame) -> alt.Chart:
+    order = (by_type.groupby("organisational_type")["models"].sum().sort_values(ascending=False, kind="stable").index.tolist())
+    return (
+        alt.Chart(by_type)
+        .mark_bar()
+        .encode(
+            y=alt.Y("organisational_type:N", title=None, sort=order, axis=alt.Axis(labelLimit=360)),
+            x=alt.X("sum(models):Q", title="Models reviewed (count)", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("where:N", title="Where the model is"),
+            opacity=alt.condition("datum.greatest_promise", alt.value(1.0), alt.value(0.55)),
+            tooltip=["organisational_type", "where", "models", "greatest_promise"],
+        )
+        .properties(width=300, height=320)
+    )
+
+
+def checklist(items: pd.DataFrame, evidence: pd.DataFrame, sites_: list[str] = CHECKLIST_SITES) -> pd.DataFrame:
+    """Items × sites: 'described' where a public source describes the site doing it, else blank."""
+    unknown = set(evidence["site"]) - set(sites_)
+    if unknown:
+        raise ContextError(f"evidence for sites outside the checklist: {sorted(unknown)}")
+    grid = items[["item_id", "group", "item"]].copy()
+    for site in sites_:
+        got = set(evidence.loc[evidence["site"] == site, "item_id"])
+        grid[site] = ["described" if i in got else "" for i in grid["item_id"]]
+    return grid
+
+
+def checklist_counts(grid: pd.DataFrame, sites_: list[str] = CHECKLIST_SITES) -> dict[str, int]:
+    return {s: int((grid[s] == "described").sum()) for s in sites_}
+
+
+# --------------------------------------------------------------------------- qualitative evidence
+
+
+def qualitative_table(q: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
+    sel = q[q["kind"].isin(kinds)].copy()
+    sel["source"] = "[" + sel["source_title"] + "](" + sel["source_url"] + ")"
+    return sel[["kind", "theme", "detail", "source"]].reset_index(drop=True)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A pipe table (for display as Markdown, so links in cells work)."""
+    cols = list(frame.columns)
+    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def qualitative_counts(q: pd.DataFrame) -> dict[str, int]:
+    counts = q.groupby("kind").size().to_dict()
+    method = q[q["kind"] == "method"].set_index("theme")["count"]
+    return {
+        "challenges": int(counts.get("challenge", 0)), "advantages": int(counts.get("advantage", 0)),
+        "takeaways": int(counts.get("takeaway", 0)),
+        "sites": int(method["Case-study sites"]), "interviews": int(method["Stakeholders interviewed"]),
+        "meetings": int(method["Strategic meetings observed"]),
+    }
+
+
+# --------------------------------------------------------------------------- published values with several parts
+
+
+def published_parts(claim_id: str) -> list[float]:
+    """A published value given as several figures ('21; 12') as numbers, in order."""
+    value = published(claim_id)
+    parts = [p.strip().lstrip(">").strip().replace(",", "") for p in str(value).split(";")]
+    try:
+        return [float(p) for p in parts]
+    except ValueError as exc:
+        raise ContextError(f"claim {claim_id!r}: published value {value!r} is not a list of numbers") from exc
+
+
+def swindon_published() -> dict:
+    """The Swindon claim's two parts: practices, and the 'more than' threshold in months."""
+    practices, months = published_parts("context-swindon-handback")
+    return {"practices": practices, "months": months}

@@ -1,0 +1,307 @@
+"""Tests for the context chapter: the figures it states, the claims it must emit, and its data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from vertint import claims, context, data, verdicts
+from vertint.runner import load_matrix, notebook_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The ledger for this chapter: every id here must be registered and emitted, so a claim cannot
+#: silently disappear. Add to this list when you add a claim to claims/context.yml.
+EXPECTED_IDS = [
+    "context-rwt-eight-practices", "context-rwt-nine-practices", "context-symphony-practices",
+    "context-swindon-handback", "context-wales-885", "context-mapping-mean",
+    "context-nihr-interviews", "context-nihr-sites", "context-nihr-two-of-three", "context-nihr-back-office",
+    "context-pe-gms-2030", "context-pe-6bn", "context-pe-majority-scaled",
+    "context-scaled-21-models", "context-scaled-four-types", "context-scaled-five-functions",
+    "context-scaled-mirrored", "context-scaled-20-years",
+]
+#: Claims that no public data can settle: the only ones allowed the not_reproducible rule.
+NOT_REPRODUCIBLE_IDS = {
+    "context-nihr-two-of-three", "context-nihr-back-office", "context-pe-gms-2030", "context-pe-6bn",
+    "context-pe-majority-scaled", "context-scaled-20-years",
+}
+DEFAULT_VERDICTS = {
+    "context-rwt-eight-practices": verdicts.NOT_SUPPORTED,
+    "context-rwt-nine-practices": verdicts.NOT_SUPPORTED,
+    "context-symphony-practices": verdicts.PARTLY,
+    "context-swindon-handback": verdicts.SUPPORTED,
+    "context-wales-885": verdicts.NOT_SUPPORTED,
+    "context-mapping-mean": verdicts.SUPPORTED,
+    "context-nihr-interviews": verdicts.SUPPORTED,
+    "context-nihr-sites": verdicts.SUPPORTED,
+    "context-scaled-21-models": verdicts.SUPPORTED,
+    "context-scaled-four-types": verdicts.SUPPORTED,
+    "context-scaled-five-functions": verdicts.SUPPORTED,
+    "context-scaled-mirrored": verdicts.SUPPORTED,
+    **{i: verdicts.NOT_REPRODUCIBLE for i in NOT_REPRODUCIBLE_IDS},
+}
+
+
+@pytest.fixture(scope="module")
+def sites():
+    return context.sites()
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_national_mapping_mean_is_85_over_26(sites):
+    mp = context.mapping(sites)
+    assert (mp["trusts"], mp["practices"], mp["sites"]) == (26, 85, 116)
+    assert mp["mean"] == pytest.approx(3.2692, abs=1e-4)
+    assert round(mp["mean"], 1) == mp["published_mean"] == 3.3
+    assert mp["sites_per_practice"] == pytest.approx(116 / 85)
+    assert (mp["min"], mp["max"]) == (1, 12)
+
+
+def test_wales_increase_is_785_not_885_percent(sites):
+    w = context.wales(sites)
+    assert (w["before"], w["after"]) == (17104, 151431)
+    assert w["ratio"] == pytest.approx(8.8536, abs=1e-4)
+    assert w["pct_increase"] == pytest.approx(785.36, abs=0.01)
+    assert w["ratio_pct"] == pytest.approx(885.36, abs=0.01)  # what the press reported as the "increase"
+    assert verdicts.close_to(885, w["pct_increase"]).label == verdicts.NOT_SUPPORTED
+    assert (w["north_practices"], w["north_patients"]) == (12, 83984)
+
+
+def test_growth_rejects_zero_base():
+    with pytest.raises(context.ContextError):
+        context.growth(0, 5)
+    assert context.growth(100, 250)["pct_increase"] == pytest.approx(150)
+
+
+def test_wolverhampton_counts_disagree(sites):
+    spread = context.count_spread(sites)
+    assert (spread["low"], spread["high"]) == (3, 12)
+    assert spread["n_sources"] == 10 and spread["distinct"] == 5  # 3, 8, 9, 10, 12
+    assert context.figure(sites, context.RWT, "practices", "yu2020") == 10
+    assert context.figure(sites, context.RWT, "patients", "yu2020") == 67402
+    counts = context.practice_counts(sites)
+    dated = counts[counts["period"] != "undated"]
+    assert list(dated["period"]) == sorted(dated["period"])  # dated first, in order
+    assert counts["period"].iloc[-1] == "undated"
+
+
+def test_eight_is_below_every_other_dated_count_after_the_pilot(sites):
+    # the chapter's prose says so; this keeps it true if the data change
+    counts = context.practice_counts(sites)
+    later = counts[(counts["period"] > "2016-04") & (counts["period"] != "undated") & (counts["source_id"] != "hf2023")]
+    assert len(later) >= 4 and (later["value"] > context.published("context-rwt-eight-practices")).all()
+
+
+def test_symphony_practices_vs_contracts(sites):
+    assert context.figure(sites, context.SHS, "practices", "shs_evidence") == 20
+    assert context.figure(sites, context.SHS, "contracts", "shs_evidence") == 16
+    assert context.figure(sites, context.SHS, "patients", "shs_evidence") == 117000
+    # the seed's figures as re-keyed in the data agree with the registry's published value
+    assert context.published_parts("context-symphony-practices") == [
+        context.figure(sites, context.SHS, "practices", "hf2023"), context.figure(sites, context.SHS, "patients", "hf2023")]
+
+
+def test_swindon_months_and_threshold(sites):
+    s = context.swindon(sites)
+    assert (s["practices"], s["handed_back"], s["patients"]) == (2, 2, 30000)
+    assert (s["start"], s["end"], s["months"]) == ("2019-11", "2023-01", 38)
+    assert context.swindon_published() == {"practices": 2, "months": 36}
+    assert context.at_least(36, 38, "x").label == verdicts.SUPPORTED
+    assert context.at_least(36, 36, "x").label == verdicts.NOT_SUPPORTED
+
+
+def test_months_between():
+    assert context.months_between("2019-11", "2019-11") == 0
+    assert context.months_between("2016-06", "2020-01") == 43
+    with pytest.raises(context.ContextError):
+        context.months_between("2020-01", "2019-12")
+
+
+def test_northumbria_sum(sites):
+    assert context.northumbria(sites) == {"practices": 2, "patients": 16000}
+
+
+def test_figure_refuses_ambiguous_lookup(sites):
+    with pytest.raises(context.ContextError):
+        context.figure(sites, context.WALES, "patients", "westernmail2018")  # two periods: must say which
+
+
+def test_scaled_models_table_1():
+    m = context.models()
+    s = context.model_summary(m)
+    assert (s["models"], s["types"], s["uk"], s["international"]) == (21, 12, 11, 10)
+    assert s["promising_types"] == 4 and s["mirror_countries_present"] == 4
+    by_type = context.models_by_type(m)
+    assert by_type["models"].sum() == 21
+    assert by_type.groupby("organisational_type")["models"].sum()["Networks or federations"] == 4
+    promising = set(by_type.loc[by_type["greatest_promise"], "organisational_type"])
+    assert promising == {"Networks or federations", "Super-partnerships",
+                         "Regional and national multi-practice organisations", "Community health organisations"}
+
+
+def test_checklist_grid():
+    items, ev = context.checklist_items(), context.site_evidence()
+    assert items.groupby("group").size().to_dict() == {"function": 5, "clinical principle": 7, "organisational principle": 5}
+    grid = context.checklist(items, ev)
+    counts = context.checklist_counts(grid)
+    assert counts == {context.RWT: 5, context.SHS: 6, context.NORTHUMBRIA: 0, context.SWINDON: 2, context.WALES: 1}
+    bad = pd.DataFrame([{"site": "Nowhere", "item_id": "F1", "evidence": "x", "source_url": "https://x"}])
+    with pytest.raises(context.ContextError):
+        context.checklist(items, bad)
+
+
+def test_qualitative_counts_and_links():
+    q = context.qualitative()
+    qc = context.qualitative_counts(q)
+    assert qc == {"challenges": 6, "advantages": 5, "takeaways": 3, "sites": 3, "interviews": 52, "meetings": 4}
+    table = context.qualitative_table(q, ("challenge",))
+    assert len(table) == 6 and table["source"].str.match(r"^\[.+\]\(https?://").all()
+    md = context.markdown_table(table)
+    assert md.count("\n") == len(table) + 2
+
+
+def test_published_parts():
+    assert context.published_parts("context-scaled-21-models") == [21, 12]
+    with pytest.raises(context.ContextError):
+        context.published_parts("context-pe-majority-scaled")
+    with pytest.raises(context.ContextError):
+        context.published("context-no-such-claim")
+
+
+# --------------------------------------------------------------------------- data and contracts
+
+
+def test_context_resources_validate_and_declared():
+    names = [r["name"] for r in data.manifest()["resources"] if r["name"].startswith("context_")]
+    assert sorted(names) == sorted(load_matrix()["context"].data)
+    for name in names:
+        data.validate(name)
+        res = data.resource(name)
+        assert all(s["path"].startswith("https://") or s["path"].startswith("http://") for s in res["sources"])
+
+
+def test_reference_choices_match_data(sites):
+    p = load_matrix()["context"].params["wolverhampton_reference"]
+    assert sorted(p.choices) == context.count_sources(sites)
+    assert p.default in p.choices
+
+
+def test_parameters_cell_matches_runs_yml():
+    run = load_matrix()["context"]
+    assert notebook_parameters(run.source) == {k: p.default for k, p in run.params.items()}
+
+
+def test_registry_covers_expected_ids():
+    reg = {k: v for k, v in claims.registry().items() if v["chapter"] == "context"}
+    assert list(reg) == EXPECTED_IDS
+    assert all(k.startswith("context-") for k in reg)
+
+
+def test_no_hand_typed_numbers_in_notebook_markdown():
+    nb = json.loads((ROOT / "notebooks" / "context.ipynb").read_text(encoding="utf-8"))
+    import re
+
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"])
+        text = re.sub(r"\{glue:[a-z]+\}`[^`]+`", "", text)  # glued values
+        text = re.sub(r"`[^`]*`", "", text)  # code
+        text = text.replace("COVID-19", "")  # a name, not a count
+        text = re.sub(r"\((context|fig)[-a-z]*\)=", "", text)
+        text = re.sub(r"\b\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December)\b", "", text)  # dates
+        text = re.sub(r"\b(19|20)\d\d(-\d\d)?\b", "", text)  # years and financial years are allowed
+        assert not re.search(r"\d", text), f"hand-typed number in markdown: {text[:200]!r}"
+        words = SPELLED.findall(text)
+        assert not words, f"spelled-out number {words} in markdown: {text[:200]!r}"
+
+
+#: spelled-out counts are numbers too ("one" is allowed: "one of", "one by one")
+SPELLED = __import__("re").compile(
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|dozens?|hundreds?|thousands?|millions?|billions?|half|thirds?|quarters?|decades?)\b",
+    __import__("re").I)
+MY_PAGES = ["policy_context", "intro", "methods", "caveats", "glossary"]
+
+
+@pytest.mark.parametrize("page", MY_PAGES)
+def test_no_hand_typed_numbers_in_my_pages(page):
+    import re
+
+    text = (ROOT / "book" / f"{page}.md").read_text(encoding="utf-8")
+    text = re.sub(r"\{glue:[a-z]+\}`[^`]+`", "", text)
+    text = re.sub(r"\{(cite:[pt]|ref|term|numref)\}`[^`]+`", "", text)
+    text = re.sub(r"`[^`]*`", "", text)
+    text = re.sub(r"\b\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December)\b", "", text)
+    text = re.sub(r"\b(19|20)\d\d(-\d\d)?s?\b", "", text)
+    text = re.sub(r"\(glossary\)=|\((intro|policy-context|methods|caveats)\)=", "", text)
+    text = re.sub(r"(?m)^\d+\. ", "", text).replace("sha256", "")  # list markers and a hash name
+    assert not re.search(r"\d", text), (page, re.findall(r".{0,40}\d.{0,20}", text)[:3])
+    assert not SPELLED.findall(text), SPELLED.findall(text)
+
+
+def test_my_pages_glue_only_keys_the_notebook_glues():
+    import re
+
+    nb = (ROOT / "notebooks" / "context.ipynb").read_text(encoding="utf-8")
+    for page in MY_PAGES:
+        for key in re.findall(r"context\.ipynb::([a-z_]+):s", (ROOT / "book" / f"{page}.md").read_text(encoding="utf-8")):
+            assert f'glue_text(\\"{key}\\"' in nb or f"glue_text(\"{key}\"" in nb, f"{page}.md uses {key}, never glued"
+
+
+# --------------------------------------------------------------------------- the executed notebook
+
+
+def _run(tmp_path, **params):
+    out = tmp_path / f"ctx-{len(list(tmp_path.iterdir()))}.ipynb"
+    args = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "context.ipynb"), str(out), "--cwd", str(ROOT / "notebooks")]
+    for k, v in params.items():
+        args += ["-p", k, str(v)]
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    return {r["id"]: r for r in claims.collect(json.loads(out.read_text(encoding="utf-8")))}
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("ctx"))
+
+
+def test_notebook_emits_every_expected_claim_once_with_computed_verdicts(executed):
+    assert sorted(executed) == sorted(EXPECTED_IDS)
+    for cid, rec in executed.items():
+        assert rec["verdict"] == DEFAULT_VERDICTS[cid], cid
+        if cid in NOT_REPRODUCIBLE_IDS:
+            assert rec["rule"] == "not_reproducible"
+        else:  # data decide it: a rule function made the verdict, never a typed string
+            assert rec["rule"] in {"equals", "close_to", "all_of", "context.at_least"}, cid
+    assert executed["context-mapping-mean"]["reproduced"]["value"] == 3.27
+    assert executed["context-wales-885"]["reproduced"]["value"] == 785.4
+
+
+def test_variant_parameters_change_verdicts(tmp_path):
+    recs = _run(tmp_path, wolverhampton_reference="hsj_nine", symphony_measure="contracts")
+    assert recs["context-rwt-nine-practices"]["verdict"] == verdicts.SUPPORTED
+    assert recs["context-rwt-eight-practices"]["verdict"] == verdicts.NOT_SUPPORTED
+    assert recs["context-symphony-practices"]["verdict"] == verdicts.SUPPORTED
+
+
+def test_unknown_reference_is_refused(tmp_path):
+    with pytest.raises(subprocess.CalledProcessError):
+        _run(tmp_path, wolverhampton_reference="nosuchsource")
+
+
+def test_site_table_never_benchmarks_against_the_claims_under_review(sites):
+    t = context.site_table(sites).set_index("Site")
+    assert t.loc["Wolverhampton", "Practices (latest)"] == "10 (2022-11, press)"  # not the long read's 8
+    assert t.loc["Symphony", "Practices (latest)"] == "20 (undated, trust or provider)"  # not the long read's 16
+    assert t.loc["Northumbria", "Patients (latest)"].startswith("16,000")
+    assert t.loc["England", "Practices (latest)"].startswith("85 (2021-03-31")
+    grid = context.checklist_display(context.checklist(context.checklist_items(), context.site_evidence()))
+    assert (grid["RWT"] == "✓").sum() == 5 and (grid["NPC"] == "✓").sum() == 0

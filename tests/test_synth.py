@@ -1,0 +1,149 @@
+"""Synthetic control: validation on Proposition 99, solver cross-check, simulation behaviour."""
+
+import numpy as np
+import pytest
+
+from vertint import synth
+
+
+@pytest.fixture(scope="module")
+def p99():
+    return synth.prop99()
+
+
+def test_prop99_panel_shape():
+    panel = synth.prop99_panel()
+    assert panel.shape == (31, 39)  # 1970-2000, California + 38 donor states
+    assert panel.index.min() == 1970 and panel.index.max() == 2000
+    assert panel.loc[1970, "California"] == pytest.approx(123.0)
+
+
+def test_prop99_matches_published_sc_estimate(p99):
+    # Arkhangelsky et al. (2021) AER, Table 1, SC column: -19.6 (s.e. 9.9), packs per capita.
+    # Ours (pysyncon, equal-weighted pre-period outcomes): -19.51. Tolerance: 0.5 packs.
+    pub = synth.prop99_published()
+    assert pub.loc["sc", "estimate"] == -19.6 and pub.loc["sc", "se"] == 9.9
+    assert p99["published"] == -19.6 and synth.PROP99_TOLERANCE == 0.5
+    assert p99["estimate"] == pytest.approx(-19.6, abs=synth.PROP99_TOLERANCE)
+    assert p99["estimate"] == pytest.approx(-19.51, abs=0.02)
+    assert p99["within_tolerance"]
+    assert p99["n_donors"] == 38 and p99["years_pre"] == (1970, 1988)
+    assert synth.prop99_verdict(p99).label == "supported"
+
+
+def test_prop99_panel_reproduces_published_did(p99):
+    # Arkhangelsky et al. (2021) Table 1, DID column: -27.3. No optimiser involved: a check that the
+    # vendored panel is the paper's panel.
+    assert p99["did_published"] == -27.3
+    assert p99["did"] == pytest.approx(-27.3, abs=0.06)
+
+
+def test_prop99_weights(p99):
+    w = p99["weights"]
+    assert w.sum() == pytest.approx(1.0, abs=1e-6) and (w >= -1e-9).all()
+    # sparse: a handful of donors; the largest is Utah, as in Abadie et al. (2010)
+    assert (w > 0.01).sum() <= 8
+    assert w.index[0] == "Utah"
+    assert set(w.index[:4]) >= {"Utah", "Montana", "Nevada"}
+    assert p99["rmspe_pre"] < 2.5  # packs per capita: a close pre-period fit
+
+
+def test_verdict_fails_outside_tolerance(p99):
+    bad = dict(p99, estimate=-21.0, difference=-1.4, within_tolerance=False)
+    assert synth.prop99_verdict(bad).label == "not supported"
+
+
+def test_simplex_projection():
+    v = np.array([[0.5, 0.5, 0.5], [2.0, -1.0, 0.0], [0.2, 0.3, 0.5]])
+    w = synth.project_simplex(v)
+    np.testing.assert_allclose(w.sum(1), 1.0)
+    np.testing.assert_allclose(w[0], [1 / 3] * 3)
+    np.testing.assert_allclose(w[1], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(w[2], [0.2, 0.3, 0.5])
+    wm = synth.project_simplex(v, mask=np.array([True, False, True]))
+    assert wm[0, 1] == 0 and wm[0].sum() == pytest.approx(1.0)
+
+
+def test_batch_solver_matches_pysyncon():
+    rng = np.random.default_rng(7)
+    T0, J = 24, 20
+    base = 0.85 * np.exp(0.25 * rng.standard_normal(J))
+    X = base[None, :] * (1 + 0.1 * np.cos(2 * np.pi * np.arange(T0) / 12))[:, None] + 0.05 * rng.standard_normal((T0, J))
+    y = X[:, :3] @ np.array([0.5, 0.3, 0.2]) + 0.02 * rng.standard_normal(T0)
+    w_ref = synth.sc_weights_pysyncon(y, X)
+    loss = lambda v: float(np.sum((y - X @ v) ** 2))
+    # uncentred problem, many iterations
+    w = synth.sc_weights_batch((X.T @ X)[None], (y @ X)[None, None], iters=3000)[0, 0]
+    assert loss(w) <= loss(w_ref) * 1.001 + 1e-9
+    np.testing.assert_allclose(w, w_ref, atol=0.02)
+    # centred problem (as the simulation uses it), the simulation's iteration count
+    G, B = synth.sc_problem(X[None], y[None, None])
+    wc = synth.sc_weights_batch(G, B, iters=synth.Assumptions().solver_iters)[0, 0]
+    assert loss(wc) <= loss(w_ref) * 1.001 + 1e-9
+    np.testing.assert_allclose(wc, w_ref, atol=0.02)
+    est_ref = synth.sc_estimate(y, X, 12, w_ref)["att_demeaned"]
+    assert synth.sc_estimate(y, X, 12, wc)["att_demeaned"] == pytest.approx(est_ref, abs=0.005)
+
+
+CAL = synth.Calibration(patients=67402, effect_per_100=-0.11, relative_reduction=0.13)
+
+
+def test_calibration_baseline_is_implied():
+    assert CAL.baseline_per_100 == pytest.approx(0.8462, abs=1e-4)
+
+
+def test_simulation_seeded_and_sensible():
+    r1 = synth.simulate(CAL, n_sims=40, seed=11)
+    r2 = synth.simulate(CAL, n_sims=40, seed=11)
+    assert r1.power.equals(r2.power)
+    pw = r1.power.set_index("effect")
+    assert list(pw.index) == pytest.approx(list(np.linspace(0, 0.2, 9)))
+    # unbiased: mean pooled estimate ≈ -effect × baseline (per 100 per month)
+    for e in (0.0, 0.1, 0.2):
+        assert pw.loc[e, "mean_estimate"] == pytest.approx(-e * CAL.baseline_per_100, abs=0.01)
+    assert pw.loc[0.2, "power"] >= 0.95 and pw.loc[0.0, "power"] <= 0.3
+    assert pw.loc[0.2, "power_size_adjusted"] >= 0.95
+    assert pw["power"].is_monotonic_increasing or pw["power"].diff().min() > -0.1
+    assert len(r1.placebo) == synth.Assumptions().n_placebo_sets
+    r3 = synth.simulate(CAL, n_sims=40, seed=12)
+    assert not r1.power.equals(r3.power)
+
+
+def test_true_effect_joins_grid():
+    r = synth.simulate(CAL, n_sims=10, true_effect=0.13, seed=1)
+    assert 0.13 in list(r.power["effect"])
+    assert r.illustrative_estimate < 0  # a 13% reduction shows up as a negative pooled gap
+
+
+def test_detectable_effect():
+    import pandas as pd
+
+    pw = pd.DataFrame({"effect": [0, 0.05, 0.1], "power": [0.05, 0.5, 0.9]})
+    assert synth.detectable_effect(pw) == 0.1
+    assert synth.detectable_effect(pw.assign(power=[0.05, 0.1, 0.2])) is None
+
+
+def test_charts_compile_offline(p99):
+    import vl_convert as vlc
+
+    r = synth.simulate(CAL, n_sims=10, seed=3)
+    chart, data = synth.prop99_chart(p99)
+    assert len(data) == 31
+    for c in (synth.power_chart(r.power, 0.13), synth.placebo_chart(r.placebo, r.illustrative_estimate, -0.11), chart):
+        svg = vlc.vegalite_to_svg(c.to_dict())
+        assert svg.startswith("<svg") and "NaN" not in svg
+
+
+def test_power_summary():
+    import pandas as pd
+
+    pw = pd.DataFrame({"effect": [0.0, 0.025, 0.05], "power": [0.10, 0.5, 0.85], "power_size_adjusted": [0.05, 0.4, 0.79]})
+    s = synth.power_summary(pw)
+    assert s["mde_placebo"] == "5.0%" and s["mde_size_adjusted"] == "no reduction up to 20%"
+    assert s["size"] == 0.10 and s["size_vs_nominal"] == "above"
+    assert synth.power_summary(pw.assign(power=[0.05, 0.5, 0.85]))["size_vs_nominal"] == "close to"
+
+
+def test_simulation_refuses_too_few_donors():
+    with pytest.raises(ValueError, match="n_donors"):
+        synth.simulate(CAL, n_practices=12, n_donors=12, n_sims=5)

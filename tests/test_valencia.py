@@ -1,0 +1,351 @@
+"""Tests for vertint.valencia: the sign tests, the timeline, the evidence grades, Kaiser and the
+international rows. Expected values are computed by hand from the binomial distribution, not by the
+code under test."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from math import comb
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from vertint import data, verdicts
+from vertint import valencia as val
+from vertint.runner import load_matrix, notebook_parameters, parse_value
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def upper_tail(k: int, n: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, 1/2), by direct summation."""
+    return sum(comb(n, i) for i in range(k, n + 1)) / 2**n
+
+
+# --------------------------------------------------------------------------- the published counts
+
+
+def test_published_counts_are_the_abstracts():
+    c = val.resolve_counts([])
+    assert (c["indicators_total"], c["worse_2015"], c["improved_more"], c["improved_less"]) == (26, 15, 11, 9)
+    assert c["best_named_2015"] == 1 and c["source"] == "published"
+    assert val.study_period() == (2003, 2015)
+
+
+def test_override_strings_from_the_command_line_become_ints():
+    c = val.resolve_counts(["26", " 5", "18", "2"])
+    assert (c["indicators_total"], c["worse_2015"], c["improved_more"], c["improved_less"]) == (26, 5, 18, 2)
+    assert c["source"] == "override"
+    assert val.resolve_counts([26, 15, 11, 9])["improved_more"] == 11
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["26", "15", "11"], "needs 4"),
+        (["26", "15", "11", "9", "1"], "needs 4"),
+        (["26", "x", "11", "9"], "whole number"),
+        (["26", "1.5", "11", "9"], "whole number"),
+        ([26, 15.5, 11, 9], "whole number"),
+        ([26, True, 11, 9], "whole number"),
+        (["26", "-1", "11", "9"], "negative"),
+        (["26", "27", "11", "9"], "exceeds the total"),
+        (["26", "15", "20", "9"], "exceeds the total"),
+        (["0", "0", "0", "0"], "positive"),
+        ("26,15,11,9", "needs 4"),
+    ],
+)
+def test_bad_overrides_are_refused(bad, message):
+    with pytest.raises(val.CountsError, match=message):
+        val.resolve_counts(bad)
+
+
+def test_runner_parses_the_list_override_then_the_package_validates_it():
+    runs = load_matrix(ROOT)
+    p = runs["valencia"].params["indicator_counts"]
+    assert parse_value("valencia", p, "26,15,11,9") == [26, 15, 11, 9]  # typed before any kernel starts
+    assert val.resolve_counts(parse_value("valencia", p, "26,15,11,9"))["worse_2015"] == 15
+
+
+# --------------------------------------------------------------------------- sign tests
+
+
+def test_change_ties_excluded_is_11_of_20():
+    t = val.change_test(val.resolve_counts([]), "exclude")
+    assert (t.favour, t.n, t.ties_dropped) == (11, 20, 6)
+    assert t.p_better == pytest.approx(upper_tail(11, 20), rel=1e-12)
+    assert t.p_better == pytest.approx(0.411901474, abs=1e-9)
+    assert t.p_two_sided == pytest.approx(0.823802948, abs=1e-9)
+    assert t.p_worse == pytest.approx(upper_tail(9, 20), rel=1e-12)
+
+
+def test_change_ties_split_is_14_of_26():
+    t = val.change_test(val.resolve_counts([]), "split")
+    assert (t.favour, t.n, t.ties_dropped) == (14, 26, 0)
+    assert t.p_better == pytest.approx(upper_tail(14, 26), rel=1e-12)
+    assert t.p_better == pytest.approx(0.422509491, abs=1e-9)
+
+
+def test_split_with_odd_ties_drops_one():
+    t = val.sign_test(11, 9, 5, "split")
+    assert (t.favour, t.n, t.ties_dropped) == (13, 24, 1)
+
+
+def test_change_ties_against_and_favour():
+    c = val.resolve_counts([])
+    against = val.change_test(c, "against")
+    favour = val.change_test(c, "favour")
+    assert (against.favour, against.n) == (11, 26)
+    assert against.p_better == pytest.approx(0.836530209, abs=1e-9)
+    assert (favour.favour, favour.n) == (17, 26)
+    assert favour.p_better == pytest.approx(upper_tail(17, 26), rel=1e-12)
+    assert favour.p_better == pytest.approx(0.084318772, abs=1e-9)
+
+
+def test_level_15_worse_of_26():
+    t = val.level_test(val.resolve_counts([]))
+    assert (t.favour, t.n) == (11, 26)
+    assert t.p_better == pytest.approx(0.836530209, abs=1e-9)
+    assert t.p_worse == pytest.approx(upper_tail(15, 26), rel=1e-12)
+    assert t.p_worse == pytest.approx(0.278598547, abs=1e-9)
+    assert t.p_two_sided == pytest.approx(0.557197094, abs=1e-9)
+
+
+def test_level_bounds_run_from_all_better_to_only_the_named_one():
+    low, high = val.level_test_bounds(val.resolve_counts([]))
+    assert low == pytest.approx(upper_tail(11, 26), rel=1e-12)
+    assert high == pytest.approx(upper_tail(1, 16), rel=1e-12)
+
+
+def test_significance_count_reading():
+    p = val.significance_count_p(15, 26, 0.05)
+    expected = sum(comb(26, i) * 0.025**i * 0.975 ** (26 - i) for i in range(15, 27))
+    assert p == pytest.approx(expected, rel=1e-9)
+    assert p < 1e-16
+    with pytest.raises(ValueError):
+        val.significance_count_p(15, 26, 1.5)
+
+
+def test_unknown_tie_handling_is_refused():
+    with pytest.raises(ValueError, match="tie_handling"):
+        val.change_test(val.resolve_counts([]), "ignore")
+
+
+def test_reading_table_has_every_reading():
+    t = val.reading_table(val.resolve_counts([]))
+    assert len(t) == 1 + len(val.TIE_HANDLING)
+    assert list(t["For Alzira"]) == ["11 of 26", "11 of 20", "14 of 26", "11 of 26", "17 of 26"]
+    shown = val.format_reading_table(t)
+    assert shown.loc[1, "p (Alzira better)"] == "0.412"
+
+
+def test_fmt_p():
+    assert val.fmt_p(0.4119) == "0.412"
+    assert val.fmt_p(0.0004) == "< 0.001"
+    with pytest.raises(ValueError):
+        val.fmt_p(float("nan"))
+
+
+# --------------------------------------------------------------------------- the verdict on "did not outperform"
+
+
+def _verdict(counts, ties="exclude", alpha=0.05):
+    c = val.resolve_counts(counts)
+    return val.no_better_verdict(val.level_test(c), val.change_test(c, ties), alpha)
+
+
+def test_published_counts_support_no_better():
+    v = _verdict([])
+    assert v.label == verdicts.SUPPORTED and v.rule == "valencia.no_better_verdict"
+    assert "11 of 20" in v.reason
+
+
+def test_verdict_flips_when_the_counts_favour_alzira():
+    assert _verdict(["26", "5", "18", "2"]).label == verdicts.NOT_SUPPORTED  # both tests reject
+    assert _verdict(["26", "15", "18", "2"]).label == verdicts.PARTLY  # only the change rejects
+
+
+def test_verdict_depends_on_alpha_and_ties():
+    # counting ties for Alzira gives 17 of 26, p = 0.0843: rejected at 0.1, not at 0.05
+    assert _verdict([], "favour", 0.05).label == verdicts.SUPPORTED
+    assert _verdict([], "favour", 0.1).label == verdicts.PARTLY
+
+
+def test_describe_tests():
+    c = val.resolve_counts([])
+    text = val.describe_tests(val.level_test(c), val.change_test(c, "exclude"), 0.05)
+    assert text == "neither comparison shows Alzira better than its peers and neither shows it worse"
+    c2 = val.resolve_counts(["26", "24", "2", "18"])
+    text2 = val.describe_tests(val.level_test(c2), val.change_test(c2, "exclude"), 0.05)
+    assert text2.startswith("neither comparison shows Alzira better") and "show it worse" in text2
+
+
+# --------------------------------------------------------------------------- the timeline
+
+
+def test_timeline_kinds_and_sources():
+    tl = val.timeline()
+    assert set(tl["kind"]) <= set(val.KIND_ORDER)
+    assert tl["source_url"].str.match(r"https?://").all()
+    assert val.event_year(tl, "primary_care_added") == 2003
+    assert val.event_year(tl, "reversion") == 2018
+    assert val.event_value(tl, "population") == 259537
+    assert val.event_value(tl, "rescue_payment") == 69
+
+
+def test_timeline_chart_data_drops_undated_rows_only():
+    tl = val.timeline()
+    df = val.timeline_chart_data(tl)
+    assert len(df) == len(tl) - int(tl["year"].isna().sum()) == len(tl) - 1
+    assert set(df["track"]) == {"Contract", "Money", "Population"}
+    spec = val.timeline_chart(df).to_dict()
+    assert "title" not in spec  # captions carry the message
+
+
+def test_capitation_series_and_cross_check():
+    cap = val.capitation_series(val.timeline())
+    assert list(cap["year"]) == [1999, 2003, 2018]
+    assert list(cap["eur_per_inhabitant"]) == [204, 379, 750]
+    assert list(cap["scope"]) == ["Hospital care only", "Hospital and primary care", "Hospital and primary care"]
+    check = val.capitation_check(val.timeline())
+    assert check["computed_pct"] == pytest.approx((379 / 225 - 1) * 100)
+    assert check["reported_pct"] == 68
+
+
+def test_event_verdicts():
+    tl = val.timeline()
+    assert val.event_verdict(tl, "primary_care_added", val.EARLY_2000S).label == verdicts.SUPPORTED
+    assert val.event_verdict(tl, "reversion").label == verdicts.SUPPORTED
+    # dated outside the claimed window
+    assert val.event_verdict(tl, "reversion", (2000, 2005)).label == verdicts.NOT_SUPPORTED
+    # only press sources date the rescue payment
+    assert val.event_verdict(tl, "rescue_payment").label == verdicts.PARTLY
+    assert val.event_verdict(tl, "no_such_event").label == verdicts.NOT_SUPPORTED
+
+
+# --------------------------------------------------------------------------- evidence grades
+
+
+def test_evidence_grades_separate_kinds():
+    ev = val.evidence_table()
+    assert list(ev["kind"]) == sorted(ev["kind"], key=val.KIND_ORDER.index)
+    used = ev[ev["use"] == "used in the verdict"]
+    assert set(used["kind"]) == {"peer-reviewed"} and used["alzira_specific"].all()
+    assert (ev.loc[ev["kind"].isin(["press", "provider claim"]), "use"] == "not used as evidence").all()
+    assert list(val.evidence_display(ev).columns) == ["Finding (source)", "Kind", "What it can support", "Use here"]
+    with pytest.raises(ValueError):
+        val.grade("blog", "provider statement", True)
+
+
+def test_provider_claim_is_not_reproducible():
+    v = val.provider_claim_verdict(val.evidence_table(), "wish_capitation")
+    assert v.label == verdicts.NOT_REPRODUCIBLE
+    with pytest.raises(KeyError):
+        val.provider_claim_verdict(val.evidence_table(), "nope")
+
+
+# --------------------------------------------------------------------------- Kaiser
+
+
+def test_kaiser_table_values():
+    kt = val.kaiser_table().set_index("adjustment")
+    assert kt.loc["feachem2002", "gap"] == 187  # "Kaiser only costing $187 more"
+    assert kt.loc["feachem2002", "gap_share_of_larger"] == pytest.approx(187 / 1951)
+    assert kt.loc["feachem2002", "gap_share_of_nhs"] == pytest.approx(187 / 1764)
+    assert kt.loc["talbot_smith", "gap_share_of_larger"] == pytest.approx(790 / 1951)  # "a 40% cost advantage"
+    assert round(kt.loc["talbot_smith", "gap_share_of_larger"] * 100) == 40
+    assert kt.loc["unadjusted", "gap"] == 1951 - 1402
+    assert (kt["cheaper"] == "NHS").all()
+
+
+def test_kaiser_verdict_flips_with_cost_adjustment():
+    kt = val.kaiser_table()
+    assert val.costs_similar_verdict(kt, "feachem2002").label == verdicts.PARTLY
+    assert val.costs_similar_verdict(kt, "unadjusted").label == verdicts.NOT_SUPPORTED
+    assert val.costs_similar_verdict(kt, "talbot_smith").label == verdicts.NOT_SUPPORTED
+    # a looser margin lets the unadjusted figures count as similar, but not the corrected ones
+    assert val.costs_similar_verdict(kt, "unadjusted", within=0.3).label == verdicts.PARTLY
+    assert val.costs_similar_verdict(kt, "feachem2002", within=0.5).label == verdicts.SUPPORTED
+    with pytest.raises(ValueError):
+        val.costs_similar_verdict(kt, "ppp")
+
+
+def test_kaiser_margin_matches_the_registered_claim():
+    reg = yaml.safe_load((ROOT / "claims" / "valencia.yml").read_text(encoding="utf-8"))
+    kaiser = next(r for r in reg if r["id"] == "valencia-kaiser-costs-similar")
+    assert kaiser["published"]["value"] == round(val.KAISER_WITHIN * 100)
+
+
+# --------------------------------------------------------------------------- international
+
+
+def test_merging_verdict():
+    intl = val.international_table()
+    v = val.merging_verdict(intl)
+    assert v.label == verdicts.PARTLY
+    assert "Spain, United States" in v.reason and "Denmark" in v.reason and "New Zealand" in v.reason
+    allmerged = intl.assign(form=lambda d: d["form"].where(d["country"] != "Denmark", "public merger"))
+    allmerged = allmerged[allmerged["country"] != "New Zealand"]
+    assert val.merging_verdict(allmerged).label == verdicts.SUPPORTED
+    none = intl.assign(form="co-location")
+    assert val.merging_verdict(none).label == verdicts.NOT_SUPPORTED
+
+
+def test_international_rows_say_why():
+    intl = val.international_table()
+    assert set(intl["country"]) >= {"Spain", "Portugal", "United States", "Denmark", "New Zealand"}
+    assert intl["why"].str.len().gt(40).all()
+    d = val.international_display(intl)
+    assert list(d.columns) == ["Where (form)", "What was found", "Transfers to English general practice?"]
+
+
+# --------------------------------------------------------------------------- contracts: data, parameters, claims
+
+
+def test_runs_yml_matches_the_notebook_parameters():
+    runs = load_matrix(ROOT)
+    declared = notebook_parameters(ROOT / "notebooks" / "valencia.ipynb")
+    assert declared == {k: p.default for k, p in runs["valencia"].params.items()}
+    assert declared == {"tie_handling": "exclude", "alpha": 0.05, "indicator_counts": [],
+                        "cost_adjustment": "feachem2002", "smoke": False}
+    assert runs["valencia"].params["tie_handling"].choices == list(val.TIE_HANDLING)
+    assert runs["valencia"].params["cost_adjustment"].choices == list(val.COST_ADJUSTMENTS)
+    assert set(runs["valencia"].data) == {r for r in (x.get("name") for x in data.manifest()["resources"]) if r.startswith("valencia_")}
+
+
+def test_every_claim_is_emitted_once_in_the_notebook():
+    import json
+
+    reg = yaml.safe_load((ROOT / "claims" / "valencia.yml").read_text(encoding="utf-8"))
+    src = "".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / "valencia.ipynb").read_text())["cells"])
+    for rec in reg:
+        assert rec["id"].startswith("valencia-")
+        assert src.count(f'"{rec["id"]}"') == 1, rec["id"]
+        assert f"({rec['section']})=" in src
+
+
+def test_a_wrong_kind_label_is_refused(tmp_path, monkeypatch):
+    """The manifest's enum on `kind` rejects an unknown label (validation runs on a copy)."""
+    (tmp_path / "data").mkdir()
+    for f in (ROOT / "data").glob("valencia_*.csv"):
+        shutil.copy2(f, tmp_path / "data" / f.name)
+    man = data.manifest()
+    man["resources"] = [r for r in man["resources"] if r["name"].startswith("valencia_")]
+    path = tmp_path / "data" / "valencia_timeline.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",press,", ",blog,", 1), encoding="utf-8")
+    for r in man["resources"]:
+        if r["name"] == "valencia_timeline":
+            r["hash"] = "sha256:" + data.sha256(path)
+    (tmp_path / "data" / "datapackage.yaml").write_text(yaml.safe_dump(man), encoding="utf-8")
+    (tmp_path / "runs.yml").write_text("notebooks: {}\n", encoding="utf-8")
+    monkeypatch.setenv("VERTINT_ROOT", str(tmp_path))
+    with pytest.raises(data.DataError, match="kind"):
+        data.validate("valencia_timeline")
+    data.validate("valencia_evidence")  # the untouched files still pass
+
+
+def test_kaiser_year():
+    assert val.kaiser_year() == 2000

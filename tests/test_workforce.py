@@ -1,0 +1,464 @@
+"""The GP workforce chapter: analysis functions against figures checked by hand in the sources.
+
+Hand checks (sources in data/workforce_*.csv, row by row):
+- FTE fully qualified GPs, current vintage: 29,364 (Sept 2015, BJGP 2025) -> 27,966 (Sept 2024, BMA
+  and BJGP): 27,966 - 29,364 = -1,398, i.e. -4.76%.
+- Headcount including trainees: 41,193 -> 48,758 (BJGP 2025): +7,565.
+- Appointments excl. vaccinations: Oct 2022 31,990,119 > Nov 2021 30,397,063 (the earlier maximum);
+  first exceeded by Oct 2023 34,202,846.
+- Patients per FTE GP: 63.79m / 28,250 = 2,258.05 (May 2025); 56.90m / 29,364 = 1,937.7 (Sept 2015).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from vertint import data, verdicts
+from vertint import workforce as wf
+
+ROOT = Path(__file__).resolve().parents[1]
+RESOURCES = ["workforce_gp_datapoints", "workforce_appointments_monthly", "workforce_registered_patients",
+             "workforce_published_figures"]
+
+
+@pytest.fixture(scope="module")
+def gp():
+    return wf.load_gp()
+
+
+@pytest.fixture(scope="module")
+def appts():
+    return wf.load_appointments()
+
+
+@pytest.fixture(scope="module")
+def patients():
+    return wf.load_patients()
+
+
+@pytest.fixture(scope="module")
+def published():
+    return wf.load_published()
+
+
+# --------------------------------------------------------------------------- data and schema
+
+
+def test_resources_validate_and_carry_provenance():
+    for name in RESOURCES:
+        res = data.resource(name)
+        data.check_provenance(res)
+        assert data.validate(name).name == res["path"]
+        enums = [f["name"] for f in res["schema"]["fields"] if "enum" in f.get("constraints", {})]
+        assert enums, f"{name}: no enum constraint"
+
+
+def test_every_datapoint_row_has_a_source_url(gp):
+    assert gp["source_url"].str.match(r"^https?://").all()
+    derived = gp[gp["how_obtained"] == "derived"]
+    assert derived["derivation"].notna().all() and (derived["derivation"].str.len() > 0).all()
+
+
+def _copy_root(tmp_path: Path) -> Path:
+    """A minimal project root holding only this chapter's data and manifest entries."""
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (root / "runs.yml").write_text("notebooks: {}\n", encoding="utf-8")
+    man = data.manifest()
+    man["resources"] = [r for r in man["resources"] if r["name"] in RESOURCES]
+    for r in man["resources"]:
+        shutil.copy2(ROOT / "data" / r["path"], root / "data" / r["path"])
+    (root / "data" / "datapackage.yaml").write_text(yaml.safe_dump(man, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def _tamper(root: Path, name: str, old: str, new: str) -> None:
+    """Change a file and re-record its hash, so only the schema can catch the change."""
+    man_path = root / "data" / "datapackage.yaml"
+    man = yaml.safe_load(man_path.read_text(encoding="utf-8"))
+    res = next(r for r in man["resources"] if r["name"] == name)
+    path = root / "data" / res["path"]
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    res["hash"] = "sha256:" + data.sha256(path)
+    man_path.write_text(yaml.safe_dump(man, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "name, old, new, expect",
+    [
+        ("workforce_gp_datapoints", ",FTE,29364,current,", ",FTE,29364,latest,", ["column 'vintage'", "constraint"]),
+        ("workforce_gp_datapoints", "fte_fully_qualified,FTE,29364", "fte_fully_qualified,WTE,29364", ["column 'unit'"]),
+        ("workforce_gp_datapoints", "2015-09,fte_fully_qualified,", "2015-09,fte_qualified,", ["column 'measure'"]),
+        ("workforce_gp_datapoints", "date,measure,unit", "month,measure,unit", ["missing column 'date'"]),
+        ("workforce_appointments_monthly", "agp-2024-01,all-current-suppliers", "agp-2024-01,all-suppliers", ["column 'coverage'"]),
+        ("workforce_registered_patients", ",exact,PDS,", ",exact,GP-SoC,", ["column 'source_system'"]),
+    ],
+)
+def test_wrong_label_stops_the_run_with_a_clear_message(tmp_path, monkeypatch, name, old, new, expect):
+    root = _copy_root(tmp_path)
+    monkeypatch.setenv("VERTINT_ROOT", str(root))
+    data.load(name)  # the untouched copy is valid
+    _tamper(root, name, old, new)
+    with pytest.raises(data.DataError) as err:
+        data.load(name)
+    msg = str(err.value)
+    assert msg.startswith(f"data/{data.resource(name)['path']}")
+    for part in expect:
+        assert part in msg
+
+
+def test_changed_file_without_manifest_update_is_refused(tmp_path, monkeypatch):
+    root = _copy_root(tmp_path)
+    monkeypatch.setenv("VERTINT_ROOT", str(root))
+    path = root / "data" / "workforce_gp_datapoints.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",27966,", ",27967,", 1), encoding="utf-8")
+    with pytest.raises(data.DataError, match="sha256 mismatch"):
+        wf.load_gp()
+
+
+# --------------------------------------------------------------------------- points, vintages
+
+
+def test_stated_figure_preferred_and_cross_checks_agree(gp):
+    p = wf.point(gp, "fte_fully_qualified", "2015-09")
+    assert (p.value, p.how_obtained) == (29364, "stated")
+    derived = gp[(gp["date"] == "2015-09") & (gp["measure"] == "fte_fully_qualified") & (gp["vintage"] == "current")]
+    assert len(derived) == 5 and (derived["value"] - 29364).abs().max() == 1
+
+
+def test_comparing_across_vintages_is_refused(gp):
+    old = wf.point(gp, "fte_fully_qualified", "2015-09", "pre-aug-2021")
+    new = wf.point(gp, "fte_fully_qualified", "2024-09", "current")
+    assert old.value == 29403
+    with pytest.raises(wf.VintageError) as err:
+        wf.compare(old, new)
+    assert "'pre-aug-2021'" in str(err.value) and "'current'" in str(err.value)
+    with pytest.raises(wf.VintageError, match="'aug-2021' and 'current'"):
+        wf.same_vintage(wf.point(gp, "fte_fully_qualified", "2021-07", "aug-2021"),
+                        wf.point(gp, "fte_fully_qualified", "2021-07", "current"))
+
+
+def test_a_missing_month_is_not_borrowed_from_another_vintage(gp):
+    # Sept 2024 exists only in the current vintage: the superseded one must not fall back to it.
+    with pytest.raises(wf.NoDatum, match="no pre-aug-2021-vintage figure .* Sept 2024"):
+        wf.change_between(gp, "fte_fully_qualified", "2015-09", "2024-09", "pre-aug-2021")
+    with pytest.raises(wf.NoDatum, match="Sept 2019 exists only in the pre-aug-2021 vintage"):
+        wf.point(gp, "fte_fully_qualified", "2019-09", "current")
+
+
+def test_bad_parameters_are_named():
+    with pytest.raises(ValueError, match="baseline must be a month written YYYY-MM"):
+        wf.check_month("Sept 2015", "baseline")
+    with pytest.raises(ValueError, match="vintage 'latest' is not one of"):
+        wf.check_vintage("latest")
+    with pytest.raises(ValueError, match="measure must be one of"):
+        wf.measure_key("wte", False, True)
+
+
+# --------------------------------------------------------------------------- claim 1
+
+
+def test_claim1_default_fte_fell_by_1398(gp):
+    res = wf.claim_fte_fallen(gp, "fte", False, True, "2015-09", "2024-09", "current")
+    ch = res.extra["change"]
+    assert (ch.baseline.value, ch.comparison.value) == (29364, 27966)
+    assert res.value == -1398 == 27966 - 29364
+    assert round(ch.pct, 2) == -4.76
+    assert res.verdict.label == verdicts.SUPPORTED
+
+
+def test_claim1_headcount_with_trainees_rose(gp):
+    res = wf.claim_fte_fallen(gp, "headcount", True, True, "2015-09", "2024-09", "current")
+    ch = res.extra["change"]
+    assert (ch.baseline.value, ch.comparison.value) == (41193, 48758)
+    assert res.value == 7565
+    assert res.verdict.label == verdicts.NOT_SUPPORTED
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (("headcount", False, True), "headcount of fully qualified GPs in Sept 2015"),
+        (("fte", True, True), "FTE GPs including trainees in Sept 2015"),
+        (("fte", False, False), "excluding locums in Sept 2024 (nearest current figures: Sept 2023, Oct 2024)"),
+        (("fte", True, False), "no published England total counts GPs in training while leaving out regular locums"),
+    ],
+)
+def test_claim1_missing_definitions_are_not_reproducible(gp, args, reason):
+    res = wf.claim_fte_fallen(gp, *args, "2015-09", "2024-09", "current")
+    assert res.verdict.label == verdicts.NOT_REPRODUCIBLE
+    assert reason in res.verdict.reason
+    assert res.value == "not available"
+
+
+def test_definitions_table_has_both_reproducible_definitions(gp):
+    t = wf.definitions_table(gp, "2015-09", "2024-09", "current")
+    assert len(t) == 8
+    got = dict(zip(t["definition"], t["verdict"]))
+    assert got["FTE, fully qualified GPs"] == verdicts.SUPPORTED
+    assert got["headcount, GPs including trainees"] == verdicts.NOT_SUPPORTED
+    assert (t["verdict"] == verdicts.NOT_REPRODUCIBLE).sum() == 6
+
+
+# --------------------------------------------------------------------------- trend
+
+
+def test_segmented_trend_on_current_points(gp):
+    tr = wf.segmented_trend(gp)
+    assert tr.n == 20 and (tr.start, tr.end) == ("2021-03", "2025-05")
+    assert tr.break_date == "2023-09"  # the trough: 27,302
+    assert tr.before_ci[1] < 0 < tr.after_ci[0]
+    assert -400 < tr.slope_before < -200 and 450 < tr.slope_after < 800
+    assert tr.verdict_since_trough().label == verdicts.SUPPORTED
+
+
+def test_segmented_trend_recovers_a_known_broken_line():
+    months = [f"{2021 + i // 12}-{i % 12 + 1:02d}" for i in range(0, 48, 2)]
+    t = np.array([i / 12 for i in range(0, 48, 2)])
+    values = 28000 - 300 * t + 900 * np.maximum(0, t - t[12]) + np.tile([5.0, -5.0], len(t) // 2)
+    fake = pd.DataFrame({"date": months, "measure": "fte_fully_qualified", "unit": "FTE", "value": values,
+                         "vintage": "current", "how_obtained": "stated", "derivation": "", "source_title": "x",
+                         "source_url": "https://example.org"})
+    fake["month"] = pd.to_datetime(fake["date"] + "-01")
+    tr = wf.segmented_trend(fake)
+    assert tr.break_date == months[12]
+    assert tr.slope_before == pytest.approx(-300, abs=15)
+    assert tr.slope_after == pytest.approx(600, abs=15)
+
+
+def test_trend_refuses_too_few_points(gp):
+    with pytest.raises(wf.NoDatum, match="only 3 aug-2021-vintage figure"):
+        wf.segmented_trend(gp, vintage="aug-2021")
+
+
+# --------------------------------------------------------------------------- claim 2
+
+
+def test_salaried_shares(gp):
+    fte = wf.salaried_share(gp, "fte", False, True, "2024-09")
+    hc = wf.salaried_share(gp, "headcount", False, True, "2024-09")
+    hct = wf.salaried_share(gp, "headcount", True, True, "2024-09")
+    assert (fte.pct, hc.pct) == (40, 47)
+    assert hct.pct == pytest.approx(0.47 * 38124 / 48758 * 100)  # 17,918 / 48,758 = 36.75%
+    assert hct.low == pytest.approx(46.5 * 38124 / 48758) and hct.high == pytest.approx(47.5 * 38124 / 48758)
+    jul22 = wf.salaried_share(gp, "fte", False, True, "2022-07")
+    assert jul22.pct == pytest.approx(100 * 9764 / 27507)  # 35.50%
+    with pytest.raises(wf.NoDatum, match="FTE GPs including trainees in Sept 2024"):
+        wf.salaried_share(gp, "fte", True, True, "2024-09")
+
+
+def test_claim2_verdicts_by_definition(gp):
+    third = 100 / 3
+    labels = {args: wf.claim_salaried(gp, third, *args, "2024-09", "current").verdict.label
+              for args in [("fte", False, True), ("headcount", False, True), ("headcount", True, True), ("fte", False, False)]}
+    assert labels == {("fte", False, True): verdicts.PARTLY, ("headcount", False, True): verdicts.NOT_SUPPORTED,
+                      ("headcount", True, True): verdicts.SUPPORTED, ("fte", False, False): verdicts.NOT_REPRODUCIBLE}
+
+
+def test_share_near_boundaries():
+    assert wf.share_near(33.3, 38.3).label == verdicts.SUPPORTED
+    assert wf.share_near(33.3, 38.4).label == verdicts.PARTLY
+    assert wf.share_near(33.3, 43.4).label == verdicts.NOT_SUPPORTED
+    assert wf.share_near(33.3, 25.0).rule == "workforce.share_near"
+
+
+# --------------------------------------------------------------------------- claim 3
+
+
+def test_running_record(appts):
+    rec = wf.running_record(appts)
+    records = rec.loc[rec["is_record"], "month"].tolist()
+    assert records == ["2017-11", "2018-01", "2018-10", "2019-10", "2021-10", "2021-11", "2022-10", "2023-10"]
+    oct22 = rec[rec["month"] == "2022-10"].iloc[0]
+    assert oct22["appointments"] == 31990119
+    assert oct22["running_max_before"] == 30397063 and oct22["running_max_before_month"] == "2021-11"
+
+
+def test_claim3_excluding_vaccinations_is_a_record(appts, published):
+    res = wf.claim_appointments_record(appts, published, 32_000_000, "2022-10", False)
+    assert res.value == 31990119
+    assert res.verdict.label == verdicts.SUPPORTED
+    assert res.extra["robust_to_flags"] is True
+    assert (res.extra["first_exceeded"], res.extra["first_exceeded_value"]) == ("2023-10", 34202846)
+
+
+def test_claim3_not_a_record_in_a_normal_month(appts, published):
+    res = wf.claim_appointments_record(appts, published, 32_000_000, "2022-11", False)
+    assert res.verdict.label == verdicts.PARTLY  # 31.2m is close to 32m but below Oct 2022
+    assert "31,233,884 against the earlier maximum 31,990,119" in res.verdict.reason
+
+
+def test_claim3_including_vaccinations_cannot_be_checked(appts, published):
+    res = wf.claim_appointments_record(appts, published, 32_000_000, "2022-10", True)
+    assert res.value == 36_100_000
+    assert res.verdict.label == verdicts.NOT_REPRODUCIBLE
+    assert "+12.8% from the claimed 32,000,000" in res.verdict.reason
+    out = wf.claim_appointments_record(appts, published, 32_000_000, "2024-06", False)
+    assert out.verdict.label == verdicts.NOT_REPRODUCIBLE and "outside the vendored monthly series" in out.verdict.reason
+
+
+# --------------------------------------------------------------------------- claim 4
+
+
+def test_twelve_month_windows(gp):
+    w = wf.twelve_month_windows(gp, 400, 50)
+    got = {(r.measure, r.vintage, r.start): r.change for r in w.itertuples()}
+    assert got[("fte_fully_qualified", "current", "2021-03")] == -369
+    assert got[("fte_fully_qualified", "current", "2021-06")] == -442
+    assert got[("fte_fully_qualified", "current", "2022-09")] == 27302 - 27556 == -254
+    assert got[("fte_partners", "current", "2022-09")] == -408
+    assert got[("fte_partners_salaried", "pre-aug-2021", "2017-09")] == -401
+    assert got[("fte_fully_qualified", "pre-aug-2021", "2018-09")] == 28315 - 28654
+    # Sept 2015 has figures in two vintages; no window may pair them with anything of another vintage.
+    assert not ((w["start"] == "2015-09") | (w["end"] == "2015-09")).any()
+    assert set(w.loc[w["near_target"], "change"]) == {-369, -442, -358, -408, -401}
+
+
+def test_claim4_verdicts(gp):
+    default = wf.claim_lost_400(gp, 400, "fte", False, True, "current", 2022)
+    assert default.verdict.label == verdicts.PARTLY and default.value == -369
+    assert "2 of 3 windows ending in 2022" in default.verdict.reason
+    y2023 = wf.claim_lost_400(gp, 400, "fte", False, True, "current", 2023)
+    assert y2023.verdict.label == verdicts.NOT_SUPPORTED  # -464 and -254
+    hc = wf.claim_lost_400(gp, 400, "headcount", True, True, "current", 2022)
+    assert hc.verdict.label == verdicts.NOT_REPRODUCIBLE
+
+
+# --------------------------------------------------------------------------- claim 5
+
+
+def test_patients_per_gp(gp, patients, published):
+    r = wf.patients_per_gp(gp, patients)
+    by = dict(zip(r["date"], r["patients_per_gp"]))
+    assert by["2025-05"] == pytest.approx(63_790_000 / 28_250) and round(by["2025-05"]) == 2258
+    assert round(by["2015-09"]) == 1938
+    bma = published[published["figure"] == "patients_per_fte_fully_qualified_gp"]
+    bma = bma[bma["vintage"] == "current"].set_index("date")["value"]
+    both = [d for d in bma.index if d in by]
+    assert len(both) == 6
+    for d in both:
+        assert by[d] == pytest.approx(bma[d], rel=0.001), d
+
+
+def test_claim5(gp, patients, published):
+    r = wf.patients_per_gp(gp, patients)
+    may25 = wf.claim_patients_per_gp(r, published, "2015-09", "2025-05", "FTE, fully qualified GPs")
+    assert may25.value == 2258 and may25.verdict.label == verdicts.SUPPORTED
+    assert may25.extra["crosses_source_break"]
+    default = wf.claim_patients_per_gp(r, published, "2015-09", "2024-09", "FTE, fully qualified GPs")
+    assert default.unit.endswith("Jun 2024") and default.value == 2291
+    hc = wf.patients_per_gp(gp, patients, "headcount_incl_trainees")
+    res = wf.claim_patients_per_gp(hc, published, "2015-09", "2024-09", "headcount, GPs including trainees")
+    assert res.verdict.label == verdicts.NOT_REPRODUCIBLE and "no paired month after Sept 2015" in res.verdict.reason
+
+
+# --------------------------------------------------------------------------- notebook
+
+
+def test_notebook_parameters_match_runs_yml():
+    from vertint.runner import load_matrix, notebook_parameters
+
+    run = load_matrix()["workforce"]
+    declared = notebook_parameters(ROOT / run.path)
+    assert declared == {k: p.default for k, p in run.params.items()}
+    assert set(run.data) == set(RESOURCES)
+    nb = json.loads((ROOT / run.path).read_text(encoding="utf-8"))
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), "commit without outputs"
+
+
+def test_claims_registry_entries():
+    from vertint.claims import registry
+
+    reg = {k: v for k, v in registry().items() if v["chapter"] == "workforce"}
+    assert list(reg) == ["workforce-fte-fallen", "workforce-salaried-third", "workforce-appointments-record",
+                         "workforce-lost-400", "workforce-patients-per-gp"]
+    assert reg["workforce-appointments-record"]["published"]["value"] == 32_000_000
+
+
+def test_variant_notebook_run_changes_claim1(tmp_path):
+    """papermill with measure=headcount, include_trainees=true: claim 1 becomes 'not supported'."""
+    from vertint.claims import collect
+
+    out = tmp_path / "out.ipynb"
+    cmd = [str(Path(sys.executable).with_name("papermill")), "workforce.ipynb", str(out),
+           "-p", "measure", "headcount", "-p", "include_trainees", "True", "-p", "smoke", "True", "--log-level", "ERROR"]
+    proc = subprocess.run(cmd, cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recs = {r["id"]: r for r in collect(json.loads(out.read_text(encoding="utf-8")))}
+    assert len(recs) == 5
+    c1 = recs["workforce-fte-fallen"]
+    assert (c1["verdict"], c1["reproduced"]["value"]) == (verdicts.NOT_SUPPORTED, 7565)
+    assert recs["workforce-salaried-third"]["reproduced"]["value"] == 36.7
+    assert recs["workforce-lost-400"]["verdict"] == verdicts.NOT_REPRODUCIBLE
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _layers(spec: dict) -> list[dict]:
+    return spec.get("layer", [])
+
+
+def test_charts_mark_breaks_and_are_deterministic(gp, appts, patients, published):
+    import json as _json
+
+    tr = wf.segmented_trend(gp)
+    c1, d1 = wf.chart_workforce(gp, "fte_fully_qualified", tr)
+    spec = c1.to_dict()
+    assert _json.dumps(spec, sort_keys=True) == _json.dumps(wf.chart_workforce(gp, "fte_fully_qualified", tr)[0].to_dict(), sort_keys=True)
+    rules = [l for l in _layers(spec) if (l.get("mark") or {}).get("type") == "rule"]
+    assert len(rules) == 1
+    assert set(d1["vintage"]) == {"current", "aug-2021", "pre-aug-2021"}
+    c2, d2 = wf.chart_appointments(wf.running_record(appts), "2022-10")
+    assert set(d2["flag"]) == {"EMIS and TPP practices only", "first-published month", "full coverage of its release"}
+    assert d2.loc[d2["month"] == "2021-07", "flag"].item() == "first-published month"
+    assert sum(1 for l in _layers(c2.to_dict()) if (l.get("mark") or {}).get("type") == "rule") == 1
+    c3, d3 = wf.chart_patients_per_gp(wf.patients_per_gp(gp, patients), published)
+    assert sorted(set(d3["series"])) == ["computed here", "published (BMA)"]
+    for c in (c1, c2, c3):
+        assert "title" not in c.to_dict()
+
+
+def test_table_formats_numbers():
+    t = wf.Table(pd.DataFrame({"a": [1398.0, float("nan")], "change": [-1398.0, 7565.0], "ok": [True, False]}))
+    f = t.formatted()
+    assert f["a"].tolist() == ["1,398", "–"] and f["change"].tolist() == ["-1,398", "+7,565"] and f["ok"].tolist() == ["yes", "no"]
+
+
+def test_edge_parameters(gp, appts, published):
+    with pytest.raises(ValueError, match=r"baseline \(2024-09\) must be before comparison \(2015-09\)"):
+        wf.claim_fte_fallen(gp, "fte", False, True, "2024-09", "2015-09", "current")
+    first = wf.claim_appointments_record(appts, published, 32_000_000, "2017-11", False)
+    assert first.verdict.label == verdicts.NOT_REPRODUCIBLE and "first month of the series" in first.verdict.reason
+
+
+def test_page_sentences_follow_the_numbers(gp, appts, patients, published):
+    nov = wf.claim_appointments_record(appts, published, 32_000_000, "2022-11", False)
+    s = wf.appointment_sentences(wf.appointment_facts(appts, published, nov, 32_000_000, "2022-11"))
+    assert s["appt_sentence"] == "Nov 2022 had 31,233,884 appointments, below the earlier maximum of 31,990,119 (Oct 2022), so it was not a record."
+    oct_ = wf.claim_appointments_record(appts, published, 32_000_000, "2022-10", False)
+    s = wf.appointment_sentences(wf.appointment_facts(appts, published, oct_, 32_000_000, "2022-10"))
+    assert "above the earlier maximum of 30,397,063 (Nov 2021); it remains a record" in s["appt_sentence"]
+    assert s["appt_vacc_sentence"].endswith("36.1 million, of which 4.0 million were vaccinations, leaving 32.1 million.")
+    r = wf.patients_per_gp(gp, patients)
+    p = wf.patients_sentence(r, published, wf.claim_patients_per_gp(r, published, "2015-09", "2024-09", "FTE, fully qualified GPs"))
+    assert p["ppg_move"] == "It rose from 1,938 (Sept 2015) to 2,291 (Jun 2024), a change of +354."
+    assert p["ppg_check"].startswith("At the 6 months") and "within 0.1%" in p["ppg_check"]
+    hc = wf.patients_per_gp(gp, patients, "headcount_incl_trainees")
+    p = wf.patients_sentence(hc, published, wf.claim_patients_per_gp(hc, published, "2015-09", "2024-09", "headcount, GPs including trainees"))
+    assert p["ppg_check"].startswith("No published ratio")
+    facts = wf.fte_facts(gp, wf.claim_fte_fallen(gp, "fte", False, True, "2015-09", "2024-09", "current"), "2015-09", "2024-09", "current")
+    assert wf.fte_contrast(facts) == "So the claim holds for the definition it names and is reversed under the broadest one."
+    facts = wf.fte_facts(gp, wf.claim_fte_fallen(gp, "fte", False, True, "2015-09", "2024-09", "pre-aug-2021"), "2015-09", "2024-09", "pre-aug-2021")
+    assert facts["fq_fte_change"] == wf.NA and wf.fte_contrast(facts).startswith("One of the two definitions has no figure")
