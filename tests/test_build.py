@@ -41,6 +41,16 @@ def test_default_build_has_every_page_and_claim(book_copy):
         assert c["id"] in ledger
 
 
+def test_headline_ledger_regenerates_exactly(book_copy):
+    """PolicyEngine style: the committed ledger lock must equal what a fresh build computes.
+    A verdict or value that changes must be re-locked deliberately: `vertint claims --write-lock`."""
+    from vertint.claims import lock_entries
+
+    built = lock_entries(json.loads((book_copy / "_build" / "claims.json").read_text()))
+    locked = json.loads((book_copy / "claims" / "ledger.lock.json").read_text())
+    assert {e["id"]: e for e in built} == {e["id"]: e for e in locked}
+
+
 def test_executed_notebooks_are_not_in_the_source_tree(book_copy):
     for nb in (book_copy / "notebooks").glob("*.ipynb"):
         cells = json.loads(nb.read_text())["cells"]
@@ -57,19 +67,27 @@ def test_no_change_rebuild_is_skipped(book_copy):
     assert time.monotonic() - t0 < 30
 
 
-def test_variant_goes_to_its_own_folder(book_copy):
+def test_variant_goes_to_its_own_folder_and_changes_the_right_verdict(book_copy):
+    """Issue 3's acceptance check: counting heads including trainees, GPs rose since 2015."""
     before = tree_digest(book_copy / "_build" / "html")
     claims_before = (book_copy / "_build" / "claims.json").read_bytes()
-    proc = vertint(book_copy, "book", "-p", "context.smoke=true")
+    proc = vertint(book_copy, "book", "-p", "workforce.measure=headcount", "-p", "workforce.include_trainees=true")
     assert proc.returncode == 0, proc.stderr
-    vdir = book_copy / "_build" / "variants" / "context.smoke=true"
+    name = "workforce.include_trainees=true+workforce.measure=headcount"
+    vdir = book_copy / "_build" / "variants" / name
     assert (vdir / "html" / "index.html").exists()
-    assert (vdir / "claims.json").exists()
-    assert "variant <code>context.smoke=true</code>" in (vdir / "html" / "book" / "intro.html").read_text()
+    assert f"variant <code>{name}</code>" in (vdir / "html" / "book" / "intro.html").read_text()
     assert tree_digest(book_copy / "_build" / "html") == before
     assert (book_copy / "_build" / "claims.json").read_bytes() == claims_before
-    proc = vertint(book_copy, "claims", "--variant", "context.smoke=true")
+    default = {c["id"]: c for c in json.loads(claims_before)}
+    variant = {c["id"]: c for c in json.loads((vdir / "claims.json").read_text())}
+    assert default["workforce-fte-fallen"]["verdict"] == "supported"
+    assert variant["workforce-fte-fallen"]["verdict"] == "not supported"
+    # 41,193 (Sept 2015) to 48,758 (Sept 2024), BJGP 2025 (Pettigrew et al.)
+    assert variant["workforce-fte-fallen"]["reproduced"]["value"] == 48758 - 41193
+    proc = vertint(book_copy, "claims", "--variant", name)
     assert proc.returncode == 0, proc.stderr
+    assert "workforce-fte-fallen" in proc.stdout and "not supported" in proc.stdout
 
 
 @pytest.fixture(scope="module")

@@ -111,3 +111,8 @@ def collect(notebook: dict) -> list[dict]:
                 rec = data[MIME]
                 out.append(json.loads(rec) if isinstance(rec, str) else rec)
     return out
+
+
+def lock_entries(records: list[dict]) -> list[dict]:
+    """What ``claims/ledger.lock.json`` pins for each claim: verdict and reproduced value."""
+    return [{"id": r["id"], "verdict": r["verdict"], "reproduced": r["reproduced"]["value"]} for r in records]

@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build and ch
 data_app = typer.Typer(no_args_is_help=True, help="The vendored data.")
 app.add_typer(data_app, name="data")
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _fail(exc: Exception) -> None:
@@ -69,10 +69,18 @@ def _latest_variant() -> Optional[str]:
 def claims(
     variant: Optional[str] = typer.Option(None, help="Compare this variant against the default book (default: the latest variant, if any)."),
     json_out: bool = typer.Option(False, "--json", help="Print the records as JSON."),
+    write_lock: bool = typer.Option(False, "--write-lock", help="Record the default book's verdicts and values in claims/ledger.lock.json (do it deliberately, in its own commit)."),
 ):
     """Print the claims ledger; after a variant run, show which verdicts changed."""
+    from .claims import lock_entries
+
     try:
         default = _load_claims(None)
+        if write_lock:
+            path = paths.root() / "claims" / "ledger.lock.json"
+            path.write_text(json.dumps(lock_entries(default), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            console.print(f"wrote {path.relative_to(paths.root())} ({len(default)} claims)")
+            return
         variant = variant or _latest_variant()
         other = _load_claims(variant) if variant else None
     except VertintError as exc:

@@ -26,24 +26,30 @@ def _value(v) -> str:
 
 
 def ledger_markdown(records: list[dict], chapters: dict[str, str]) -> str:
+    """Summary line, then one table per chapter (in book order) with a link to each section."""
     counts: dict[str, int] = {}
     for r in records:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    lines = [
-        "| Claim | Asserted (source) | Published | Reproduced | Verdict |",
-        "|---|---|---|---|---|",
-    ]
-    for r in records:
-        pub, rep = r["published"], r["reproduced"]
-        lines.append(
-            f"| {{ref}}`{r['id']} <{r['section']}>` | \u201c{_cell(r['claim'])}\u201d ({_cell(r['source'])}) "
-            f"| {_cell(_value(pub['value']))} {_cell(pub['unit'])} "
-            f"| {_cell(_value(rep['value']))} {_cell(rep['unit'])} "
-            f"| **{r['verdict']}** |"
-        )
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-    head = f"{len(records)} claims: {summary}." if records else "No claims yet."
-    return head + "\n\n" + "\n".join(lines) + "\n"
+    out = [f"{len(records)} claims: {summary}." if records else "No claims yet.", ""]
+    order = list(chapters) + sorted({r["chapter"] for r in records} - set(chapters))
+    for chapter in order:
+        rows = [r for r in records if r["chapter"] == chapter]
+        if not rows:
+            continue
+        out += [f"## {chapters.get(chapter, chapter)}", "",
+                "| Claim | Asserted (source) | Published | Reproduced | Verdict |",
+                "|---|---|---|---|---|"]
+        for r in rows:
+            pub, rep = r["published"], r["reproduced"]
+            out.append(
+                f"| {{ref}}`{r['id']} <{r['section']}>` | \u201c{_cell(r['claim'])}\u201d ({_cell(r['source'])}) "
+                f"| {_cell(_value(pub['value']))} {_cell(pub['unit'])} "
+                f"| {_cell(_value(rep['value']))} {_cell(rep['unit'])} "
+                f"| **{r['verdict']}** |"
+            )
+        out.append("")
+    return "\n".join(out)
 
 
 def provenance_markdown() -> str:

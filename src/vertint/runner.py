@@ -578,6 +578,21 @@ def variant_slug(applied: dict[str, dict]) -> str:
     return slug[:120] or "variant"
 
 
+def prune_cache(cache: Path) -> None:
+    """Delete executed notebooks that neither the default book nor any variant uses any more."""
+    keep = set()
+    states = [paths.build_dir() / STATE_FILE, *(paths.build_dir() / "variants").glob(f"*/{STATE_FILE}")]
+    for state in states:
+        try:
+            hashes = json.loads(state.read_text(encoding="utf-8")).get("notebooks", {})
+        except (OSError, ValueError):
+            return  # unreadable state: keep everything
+        keep |= {f"{name}-{digest}.ipynb" for name, digest in hashes.items()}
+    for f in cache.glob("*.ipynb"):
+        if f.name not in keep:
+            f.unlink(missing_ok=True)
+
+
 @dataclass
 class BuildResult:
     html: Path
@@ -647,4 +662,5 @@ def build(overrides: list[str] | None = None, variant: str | None = None, force:
     _write_json_atomic({"site_hash": shash, "notebooks": hashes, "variant": variant,
                         "parameters": {n: r.values for n, r in runs.items()}}, state_path)
     shutil.rmtree(work, ignore_errors=True)
+    prune_cache(cache)
     return BuildResult(final_html, claims_path, outcomes, False, time.monotonic() - started)
