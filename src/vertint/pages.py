@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import data
+import csv
+
+from . import data, paths
 
 LEDGER_MARKER = "<!-- vertint:ledger -->"
 PROVENANCE_MARKER = "<!-- vertint:provenance -->"
@@ -46,31 +48,62 @@ def ledger_markdown(records: list[dict], chapters: dict[str, str]) -> str:
                 f"| {{ref}}`{r['id']} <{r['section']}>` | \u201c{_cell(r['claim'])}\u201d ({_cell(r['source'])}) "
                 f"| {_cell(_value(pub['value']))} {_cell(pub['unit'])} "
                 f"| {_cell(_value(rep['value']))} {_cell(rep['unit'])} "
-                f"| **{r['verdict']}** |"
+                f"| [{r['verdict']}]{{.vbadge .v-{r['verdict'].replace(' ', '-')}}} |"
             )
         out.append("")
     return "\n".join(out)
 
 
 def provenance_markdown() -> str:
+    """A short index table, then one block per file with its full provenance."""
     man = data.manifest()
-    lines = [
-        "| File | What | Publisher | Release / vintage | Licence | sha256 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for res in man.get("resources", []):
-        lines.append(
-            f"| `data/{res['path']}` | {_cell(res.get('title', ''))} | {_cell(res.get('publisher', ''))} "
-            f"| {_cell(res.get('vintage', ''))} | {_cell('; '.join(l.get('name', '') for l in res.get('licenses', [])))} "
-            f"| `{str(res.get('hash', '')).split(':', 1)[-1][:16]}…` |"
-        )
+    resources = man.get("resources", [])
+    lines = ["| File | Licence | Rows |", "|---|---|---|"]
+    for res in resources:
+        rows = _row_count(res)
+        lines.append(f"| {{ref}}`data/{res['path']} <{_anchor(res)}>` "
+                     f"| {_cell('; '.join(l.get('name', '') for l in res.get('licenses', [])))} | {rows:,} |")
     lines.append("")
-    lines.append("Sources, file by file:")
-    lines.append("")
-    for res in man.get("resources", []):
+    for res in resources:
         srcs = "; ".join(f"[{_cell(s.get('title', s['path']))}]({s['path']})" for s in res.get("sources", []))
-        lines.append(f"- `data/{res['path']}`: {srcs}")
+        lic = "; ".join(
+            f"[{l.get('name', '')}]({l['path']})" if l.get("path") else l.get("name", "") for l in res.get("licenses", [])
+        )
+        lines += [
+            f"({_anchor(res)})=",
+            f"## data/{res['path']}",
+            "",
+            res.get("title", ""),
+            "",
+            "Publisher",
+            f": {res.get('publisher', '')}",
+            "",
+            "Release / vintage",
+            f": {res.get('vintage', '')}",
+            "",
+            "Licence",
+            f": {lic}",
+            "",
+            "sha256",
+            f": `{str(res.get('hash', '')).split(':', 1)[-1]}`",
+            "",
+            "Columns",
+            f": {', '.join('`' + f['name'] + '`' for f in res['schema']['fields'])}",
+            "",
+            "Sources",
+            f": {srcs}",
+            "",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _anchor(res: dict) -> str:
+    return "data-" + str(res["name"]).replace("_", "-")
+
+
+def _row_count(res: dict) -> int:
+    with open(paths.data_dir() / res["path"], encoding="utf-8", newline="") as fh:
+        return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
 
 
 def parameters_markdown(runs) -> str:
