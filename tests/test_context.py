@@ -16,6 +16,16 @@ from vertint.runner import load_matrix, notebook_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Seed statements that no vendored data or dossier figure can test; each carries
+#: ``reason_if_unreproducible`` in claims/context.yml and is emitted in the context-other-claims section.
+OTHER_IDS = [
+    "context-hf-harder-to-book", "context-hf-satisfaction-falling", "context-hf-public-funding",
+    "context-nihr-three-arrangements", "context-pe-topups-mid-2030s", "context-pe-arrs-five-year",
+    "context-scaled-funding-share", "context-scaled-rising-demand", "context-scaled-insufficient-trainees",
+    "context-scaled-more-ltc", "context-scaled-partner-ratio", "context-scaled-part-time-majority",
+    "context-scaled-day-a-week", "context-scaled-24-7", "context-scaled-heroic-most-frequent",
+    "context-scaled-all-underestimated",
+]
 #: The ledger for this chapter: every id here must be registered and emitted, so a claim cannot
 #: silently disappear. Add to this list when you add a claim to claims/context.yml.
 EXPECTED_IDS = [
@@ -25,11 +35,13 @@ EXPECTED_IDS = [
     "context-pe-gms-2030", "context-pe-6bn", "context-pe-majority-scaled",
     "context-scaled-21-models", "context-scaled-four-types", "context-scaled-five-functions",
     "context-scaled-mirrored", "context-scaled-20-years",
+    *OTHER_IDS,
 ]
 #: Claims that no public data can settle: the only ones allowed the not_reproducible rule.
 NOT_REPRODUCIBLE_IDS = {
     "context-nihr-two-of-three", "context-nihr-back-office", "context-pe-gms-2030", "context-pe-6bn",
     "context-pe-majority-scaled", "context-scaled-20-years",
+    *OTHER_IDS,  # the complete ledger: seed statements no vendored data can test (reason in claims/context.yml)
 }
 DEFAULT_VERDICTS = {
     "context-rwt-eight-practices": verdicts.NOT_SUPPORTED,
@@ -174,6 +186,44 @@ def test_published_parts():
         context.published_parts("context-pe-majority-scaled")
     with pytest.raises(context.ContextError):
         context.published("context-no-such-claim")
+
+
+def test_other_claims_carry_specific_reasons():
+    reg = claims.registry()
+    assert context.other_claim_ids(reg) == OTHER_IDS
+    kwargs = context.other_claims(reg)
+    assert [k["claim_id"] for k in kwargs] == OTHER_IDS
+    for k in kwargs:
+        assert k["verdict"].label == verdicts.NOT_REPRODUCIBLE and k["verdict"].rule == "not_reproducible"
+        assert k["verdict"].reason == reg[k["claim_id"]]["reason_if_unreproducible"]
+        assert len(k["verdict"].reason) > 30  # a specific reason, not a placeholder
+        assert k["reproduced"]["unit"] == reg[k["claim_id"]]["published"]["unit"]
+        assert reg[k["claim_id"]]["section"] == context.OTHER_SECTION
+    # claims that data decide never carry a reason for being unreproducible
+    assert not set(context.other_claim_ids(reg)) & (set(EXPECTED_IDS) - NOT_REPRODUCIBLE_IDS)
+
+
+def test_other_claims_refuse_empty_reason_or_wrong_section():
+    base = {"id": "context-x", "chapter": "context", "claim": "c", "source": "s",
+            "published": {"value": 1, "unit": "u"}, "section": context.OTHER_SECTION}
+    with pytest.raises(context.ContextError, match="empty"):
+        context.other_claims({"context-x": {**base, "reason_if_unreproducible": " "}})
+    with pytest.raises(context.ContextError, match="belong in"):
+        context.other_claims({"context-x": {**base, "section": "context-models", "reason_if_unreproducible": "a reason"}})
+    assert context.other_claims({"context-x": base}) == []  # no reason field: data decide it elsewhere
+
+
+def test_other_claims_quote_the_seeds_exactly():
+    import re
+
+    seeds = Path("/work/shared/seeds")
+    if not seeds.is_dir():
+        pytest.skip("seed documents not available")
+    norm = lambda t: re.sub(r"\s+", " ", t)  # noqa: E731
+    text = norm(" ".join(p.read_text(encoding="utf-8") for p in sorted(seeds.glob("*.txt"))))
+    reg = claims.registry()
+    for cid in OTHER_IDS:
+        assert norm(reg[cid]["claim"]) in text, cid
 
 
 # --------------------------------------------------------------------------- data and contracts

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from . import claims, data
-from .verdicts import NOT_SUPPORTED, SUPPORTED, Verdict
+from .verdicts import NOT_SUPPORTED, SUPPORTED, Verdict, not_reproducible
 
 RWT = "Royal Wolverhampton"
 SHS = "Symphony Healthcare Services (Yeovil)"
@@ -364,3 +364,39 @@ def swindon_published() -> dict:
     """The Swindon claim's two parts: practices, and the 'more than' threshold in months."""
     practices, months = published_parts("context-swindon-handback")
     return {"practices": practices, "months": months}
+
+
+# --------------------------------------------------------------------------- statements no data can test
+
+#: the section that examines the claims carrying ``reason_if_unreproducible`` in claims/context.yml
+OTHER_SECTION = "context-other-claims"
+OTHER_CAVEAT = ("Recorded so that the ledger covers every quantitative statement in the seed documents; "
+                "the verdict can change only if data that test the statement are vendored.")
+
+
+def other_claim_ids(reg: dict | None = None) -> list[str]:
+    """Context claims that no vendored data can test, in file order (those with ``reason_if_unreproducible``)."""
+    reg = claims.registry() if reg is None else reg
+    return [cid for cid, rec in reg.items() if rec["chapter"] == "context" and "reason_if_unreproducible" in rec]
+
+
+def other_claims(reg: dict | None = None) -> list[dict]:
+    """Keyword arguments for :func:`vertint.claims.emit`, one dict per claim no data can test.
+
+    The reason comes from the claim's ``reason_if_unreproducible`` field; the claim must be examined
+    in the ``context-other-claims`` section and give a specific (non-empty) reason.
+    """
+    reg = claims.registry() if reg is None else reg
+    out = []
+    for cid in other_claim_ids(reg):
+        rec = reg[cid]
+        reason = str(rec["reason_if_unreproducible"] or "").strip()
+        if not reason:
+            raise ContextError(f"claim {cid!r}: reason_if_unreproducible is empty")
+        if rec["section"] != OTHER_SECTION:
+            raise ContextError(f"claim {cid!r}: claims with reason_if_unreproducible belong in {OTHER_SECTION!r}")
+        out.append({"claim_id": cid,
+                    "reproduced": {"value": "not available", "unit": str(rec["published"]["unit"])},
+                    "verdict": not_reproducible(reason),
+                    "caveat": OTHER_CAVEAT})
+    return out
