@@ -52,3 +52,14 @@ def test_duplicate_ids_are_refused(tmp_path):
     (tmp_path / "claims" / "b.yml").write_text(rec)
     with pytest.raises(claims.ClaimError, match="duplicate claim id 'x-one'"):
         claims.registry(tmp_path)
+
+
+def test_collapsed_claims_fold_but_keep_the_record(tmp_path, monkeypatch):
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "x.yml").write_text(
+        "- id: x-one\n  chapter: x\n  claim: c\n  source: s\n  published: {value: 1, unit: u}\n  section: s\n")
+    monkeypatch.setenv("VERTINT_ROOT", str(tmp_path))
+    shown = claims.emit("x-one", {"value": 1, "unit": "u"}, verdicts.not_reproducible("why"), "c", collapsed=True)
+    bundle = shown._repr_mimebundle_()
+    assert ":class: verdict verdict-not-reproducible-from-public-data dropdown" in bundle["text/markdown"]
+    assert "collapsed" not in bundle[claims.MIME]

@@ -68,9 +68,9 @@ def _fmt_value(value) -> str:
     return str(value)
 
 
-def markdown(rec: dict) -> str:
+def markdown(rec: dict, collapsed: bool = False) -> str:
     pub, rep = rec["published"], rec["reproduced"]
-    css = "verdict-" + rec["verdict"].replace(" ", "-")
+    css = "verdict-" + rec["verdict"].replace(" ", "-") + (" dropdown" if collapsed else "")
     return "\n".join(
         [
             f"```{{admonition}} Claim {rec['id']}: {rec['verdict']}",
@@ -89,16 +89,18 @@ def markdown(rec: dict) -> str:
 
 
 class _ClaimDisplay:
-    def __init__(self, rec: dict):
+    def __init__(self, rec: dict, collapsed: bool = False):
         self.rec = rec
+        self.collapsed = collapsed
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {MIME: self.rec, "text/markdown": markdown(self.rec)}
+        return {MIME: self.rec, "text/markdown": markdown(self.rec, self.collapsed)}
 
 
-def emit(claim_id: str, reproduced: dict, verdict: Verdict, caveat: str):
-    """Call as the last line of a notebook cell: shows the verdict box and carries the record."""
-    return _ClaimDisplay(record(claim_id, reproduced, verdict, caveat))
+def emit(claim_id: str, reproduced: dict, verdict: Verdict, caveat: str, collapsed: bool = False):
+    """Call as the last line of a notebook cell: shows the verdict box and carries the record.
+    ``collapsed=True`` folds the box (title still shows id and verdict), for long runs of claims."""
+    return _ClaimDisplay(record(claim_id, reproduced, verdict, caveat), collapsed)
 
 
 def collect(notebook: dict) -> list[dict]:
