@@ -45,6 +45,23 @@ def can_unshare() -> tuple[bool, str]:
     return True, ""
 
 
+def data_root(dest: Path, names: list[str], header: str = "") -> Path:
+    """A minimal project root holding only the named data resources and their manifest entries."""
+    import yaml
+
+    from vertint import data
+
+    (dest / "data").mkdir(parents=True)
+    (dest / "runs.yml").write_text("notebooks: {}\n", encoding="utf-8")
+    man = data.manifest()
+    man["resources"] = [r for r in man["resources"] if r["name"] in names]
+    for r in man["resources"]:
+        shutil.copy2(ROOT / "data" / r["path"], dest / "data" / r["path"])
+    text = header + yaml.safe_dump(man, sort_keys=False, width=1000)
+    (dest / "data" / "datapackage.yaml").write_text(text, encoding="utf-8")
+    return dest
+
+
 def tree_digest(path: Path) -> dict[str, str]:
     """sha256 of every file under ``path``, by relative path."""
     return {

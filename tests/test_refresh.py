@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 
+from conftest import data_root
 from vertint import data, refresh
 from vertint import workforce as wf
 
@@ -68,15 +68,7 @@ def server(tmp_path):
 @pytest.fixture
 def root(tmp_path, monkeypatch):
     """A project root holding this chapter's data files and manifest entries."""
-    r = tmp_path / "root"
-    (r / "data").mkdir(parents=True)
-    (r / "runs.yml").write_text("notebooks: {}\n", encoding="utf-8")
-    man = data.manifest()
-    man["resources"] = [x for x in man["resources"] if x["name"] in RESOURCES]
-    for x in man["resources"]:
-        shutil.copy2(ROOT / "data" / x["path"], r / "data" / x["path"])
-    text = "# manifest comment kept by refresh\n" + yaml.safe_dump(man, sort_keys=False, width=1000)
-    (r / "data" / "datapackage.yaml").write_text(text, encoding="utf-8")
+    r = data_root(tmp_path / "root", RESOURCES, header="# manifest comment kept by refresh\n")
     monkeypatch.setenv("VERTINT_ROOT", str(r))
     return r
 

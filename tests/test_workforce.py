@@ -12,7 +12,6 @@ Hand checks (sources in data/workforce_*.csv, row by row):
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import data_root
 from vertint import data, verdicts
 from vertint import workforce as wf
 
@@ -70,15 +70,7 @@ def test_every_datapoint_row_has_a_source_url(gp):
 
 def _copy_root(tmp_path: Path) -> Path:
     """A minimal project root holding only this chapter's data and manifest entries."""
-    root = tmp_path / "root"
-    (root / "data").mkdir(parents=True)
-    (root / "runs.yml").write_text("notebooks: {}\n", encoding="utf-8")
-    man = data.manifest()
-    man["resources"] = [r for r in man["resources"] if r["name"] in RESOURCES]
-    for r in man["resources"]:
-        shutil.copy2(ROOT / "data" / r["path"], root / "data" / r["path"])
-    (root / "data" / "datapackage.yaml").write_text(yaml.safe_dump(man, sort_keys=False), encoding="utf-8")
-    return root
+    return data_root(tmp_path / "root", RESOURCES)
 
 
 def _tamper(root: Path, name: str, old: str, new: str) -> None:
