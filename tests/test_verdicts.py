@@ -31,6 +31,10 @@ def test_equals_and_all_of():
     assert v.equals(16, 16).label == v.SUPPORTED
     both = v.all_of(v.equals(1, 1), v.equals(1, 2))
     assert both.label == v.PARTLY and ";" in both.reason
+    refuted_rest_unknown = v.all_of(v.equals(1, 2), v.not_reproducible("no data"))
+    assert refuted_rest_unknown.label == v.NOT_SUPPORTED
+    assert v.all_of(v.not_reproducible("a"), v.not_reproducible("b")).label == v.NOT_REPRODUCIBLE
+    assert v.all_of(v.close_to(100, 108), v.not_reproducible("b")).label == v.PARTLY
 
 
 def test_labels_are_fixed_words():

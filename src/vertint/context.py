@@ -370,7 +370,7 @@ def swindon_published() -> dict:
 
 #: the section that examines the claims carrying ``reason_if_unreproducible`` in claims/context.yml
 OTHER_SECTION = "context-other-claims"
-OTHER_CAVEAT = ("Recorded so that the ledger covers every quantitative statement in the seed documents; "
+OTHER_CAVEAT = ("Recorded so that the ledger covers every quantitative statement in the source documents; "
                 "the verdict can change only if data that test the statement are vendored.")
 
 

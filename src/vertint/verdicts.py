@@ -89,14 +89,18 @@ def equals(published: float, reproduced: float) -> Verdict:
 
 
 def all_of(*verdicts: Verdict, rule: str = "all_of") -> Verdict:
-    """Combine verdicts on parts of one claim: supported only if every part is; not supported if none is."""
+    """Combine verdicts on parts of one claim.
+
+    Supported only if every part is; not reproducible if no part can be checked; not supported if
+    at least one part is refuted and no part is (even partly) supported; otherwise partly supported.
+    """
     labels = [v.label for v in verdicts]
     if all(lab == SUPPORTED for lab in labels):
         label = SUPPORTED
-    elif all(lab == NOT_SUPPORTED for lab in labels):
-        label = NOT_SUPPORTED
     elif all(lab == NOT_REPRODUCIBLE for lab in labels):
         label = NOT_REPRODUCIBLE
+    elif all(lab in (NOT_SUPPORTED, NOT_REPRODUCIBLE) for lab in labels):
+        label = NOT_SUPPORTED
     else:
         label = PARTLY
     return Verdict(label, rule, "; ".join(v.reason for v in verdicts))
