@@ -84,6 +84,17 @@ class Change:
     def any(self) -> bool:
         return bool(self.added or self.changed)
 
+    def note(self, key: str, old: str | None, new: int) -> bool:
+        """Record one row as added, changed or unchanged; return True if it is unchanged."""
+        if old is None:
+            self.added.append(f"{key}: {new:,}")
+        elif int(old) != new:
+            self.changed.append(f"{key}: {int(old):,} -> {new:,}")
+        else:
+            self.unchanged += 1
+            return True
+        return False
+
 
 # --------------------------------------------------------------------------- fetching
 
@@ -236,12 +247,7 @@ def merge_appointments(rows: list[dict], totals: dict[str, int], release_month: 
                "release": f"agp-{release_month}", "coverage": "all-current-suppliers",
                "first_published": "true" if month == last else "false"}
         old = by.get(month)
-        if old is None:
-            ch.added.append(f"{month}: {value:,}")
-        elif old["appointments"] != new["appointments"]:
-            ch.changed.append(f"{month}: {int(old['appointments']):,} -> {value:,}")
-        else:
-            ch.unchanged += 1
+        ch.note(month, old and old["appointments"], value)
         by[month] = new
     return [by[m] for m in sorted(by)], ch
 
@@ -255,12 +261,7 @@ def merge_patients(rows: list[dict], month: str, total: int, url: str) -> tuple[
            "note": "sum of practice totals in gp-reg-pat-prac-all (vertint data refresh)",
            "source_title": f"NHS England, Patients registered at a GP practice, {label}", "source_url": url}
     old = by.get(month)
-    if old is None:
-        ch.added.append(f"{month}: {total:,}")
-    elif old["patients"] != new["patients"]:
-        ch.changed.append(f"{month}: {int(old['patients']):,} -> {total:,}")
-    else:
-        ch.unchanged += 1
+    if ch.note(month, old and old["patients"], total):
         new = old
     by[month] = new
     return [by[d] for d in sorted(by)], ch
