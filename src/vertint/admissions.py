@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from . import data
-from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict
+from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, consistency, rederived
 
 Z975 = stats.norm.ppf(0.975)  # 1.959964...
 STUDIES = ("yu2020", "saunders2024", "lopes2017")
@@ -271,24 +271,18 @@ def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
 # --------------------------------------------------------------------------- verdicts
 
 
-def agreement(published: float, reproduced: float, rel_tol: float = 0.05) -> Verdict:
-    """A re-derived figure against the published one (relative tolerance; rounding allowed)."""
-    rel = abs(reproduced - published) / abs(published)
-    reason = f"published {published:,.4g}, re-derived {reproduced:,.4g}: relative difference {rel:.1%} (tolerance {rel_tol:.0%}, partly within {2 * rel_tol:.0%})"
-    label = SUPPORTED if rel <= rel_tol else PARTLY if rel <= 2 * rel_tol else NOT_SUPPORTED
-    return Verdict(label, "agreement", reason)
+def agreement(published: float, reproduced: float) -> Verdict:
+    """A re-derived figure against the published one (the rubric's ``rederived`` rule)."""
+    return rederived(published, reproduced)
 
 
-def savings_verdict(abstract_m: float, discussion_floor_m: float, unit_costs_published: bool = False) -> Verdict:
-    """The two savings figures: contradictory, or consistent but not recomputable."""
+def savings_verdict(abstract_m: float, discussion_floor_m: float) -> Verdict:
+    """The two savings figures: contradictory (not supported), or consistent but, since the unit costs
+    behind them are not published, not reproducible (the rubric's ``consistency`` rule)."""
     if abstract_m < discussion_floor_m:
-        return Verdict(NOT_SUPPORTED, "savings_consistency",
-                       f"abstract £{abstract_m:g}m is below the discussion's floor of £{discussion_floor_m:g}m")
-    if not unit_costs_published:
-        return Verdict(PARTLY, "savings_consistency",
-                       f"£{abstract_m:g}m is consistent with 'in excess of £{discussion_floor_m:g}m', but the unit costs "
-                       "behind either figure are not published, so neither can be recomputed")
-    return Verdict(SUPPORTED, "savings_consistency", "figures consistent and recomputed")
+        return consistency(True, f"abstract £{abstract_m:g}m is below the discussion's floor of £{discussion_floor_m:g}m")
+    return consistency(False, f"£{abstract_m:g}m is consistent with 'in excess of £{discussion_floor_m:g}m', but the unit "
+                              "costs behind either figure are not published")
 
 
 def similarity(a: dict, b: dict, same_scale: bool) -> Verdict:

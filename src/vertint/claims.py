@@ -13,11 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from . import VertintError, paths
+from . import VertintError, certainty, paths, rubric
 from .verdicts import NOT_REPRODUCIBLE, Verdict
 
 MIME = "application/vnd.vertint.claim+json"
-REGISTRY_FIELDS = ("id", "chapter", "claim", "source", "published", "section")
+REGISTRY_FIELDS = ("id", "chapter", "claim", "source", "published", "section", "made")
+#: the "as of" basis of a claim judged on the documents themselves (a study's reported figures, a
+#: count in a report): they are fixed, so the claim is judged on them as published.
+DOCUMENT_BASIS = "the documents and studies cited, as published on or before the claim's date"
 
 
 class ClaimError(VertintError):
@@ -40,8 +43,48 @@ def registry(root: Path | None = None) -> dict[str, dict]:
     return out
 
 
-def record(claim_id: str, reproduced: dict, verdict: Verdict, caveat: str) -> dict:
-    """Build the full record for ``claim_id`` (registry fields + computed fields)."""
+def validate_records(records: list[dict], root: Path | None = None) -> None:
+    """Check records against ``claims/claims.schema.json``; the error names the claim and field."""
+    import jsonschema
+
+    schema = json.loads(((root or paths.root()) / "claims" / "claims.schema.json").read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(records), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        where = list(e.path)
+        cid = records[where[0]].get("id", "?") if where and isinstance(where[0], int) else "?"
+        field_path = ".".join(str(p) for p in where[1:]) or "(record)"
+        raise ClaimError(f"claims.json: claim {cid!r}, field {field_path}: {e.message} (claims/claims.schema.json)")
+
+
+def _check_as_of(claim_id: str, as_of: dict | None, made: str) -> dict:
+    if as_of is None:
+        return {"date": made, "figure": "as published", "why": DOCUMENT_BASIS}
+    missing = [k for k in ("date", "figure", "why") if not as_of.get(k)]
+    if missing:
+        raise ClaimError(f"claim {claim_id!r}: as_of needs {', '.join(missing)}")
+    return {"date": str(as_of["date"]), "figure": str(as_of["figure"]), "why": str(as_of["why"])}
+
+
+def _check_now(claim_id: str, now: dict | None, verdict: Verdict, as_of: dict) -> dict:
+    if now is None:
+        return {"verdict": verdict.label, "date": as_of["date"],
+                "note": "no later figure bears on it: the verdict stands on the documents as published"}
+    if not isinstance(now.get("verdict"), Verdict):
+        raise ClaimError(f"claim {claim_id!r}: now['verdict'] must come from a rubric rule")
+    if not now.get("date") or not now.get("note"):
+        raise ClaimError(f"claim {claim_id!r}: now needs a date and a note")
+    return {"verdict": now["verdict"].label, "date": str(now["date"]), "note": str(now["note"])}
+
+
+def record(claim_id: str, reproduced: dict, verdict: Verdict, caveat: str,
+           as_of: dict | None = None, now: dict | None = None) -> dict:
+    """Build the full record for ``claim_id`` (registry fields + computed fields).
+
+    ``as_of``: the figure the verdict rests on, as it stood when the claim was made ({date, figure,
+    why}); omitted for a claim judged on the documents themselves. ``now``: the same rule on the
+    latest figure ({verdict, date, note}); omitted when no later figure bears on the claim.
+    """
     reg = registry()
     if claim_id not in reg:
         raise ClaimError(f"claim {claim_id!r} is not in claims/*.yml")
@@ -51,12 +94,17 @@ def record(claim_id: str, reproduced: dict, verdict: Verdict, caveat: str) -> di
         raise ClaimError(f"claim {claim_id!r}: inconsistent verdict")
     if not {"value", "unit"} <= set(reproduced):
         raise ClaimError(f"claim {claim_id!r}: reproduced needs 'value' and 'unit'")
-    rec = dict(reg[claim_id])
+    rec = {k: v for k, v in reg[claim_id].items() if k != "reason_if_unreproducible"}
+    rec["made"] = str(rec["made"])
     rec["reproduced"] = {"value": reproduced["value"], "unit": reproduced["unit"]}
     rec["verdict"] = verdict.label
     rec["rule"] = verdict.rule
     rec["reason"] = verdict.reason
     rec["caveat"] = caveat
+    rec["as_of"] = _check_as_of(claim_id, as_of, rec["made"])
+    rec["now"] = _check_now(claim_id, now, verdict, rec["as_of"])
+    rec["certainty"] = certainty.assess(claim_id)
+    rec["rubric_hash"] = rubric.rubric_hash()
     return rec
 
 
@@ -68,20 +116,35 @@ def _fmt_value(value) -> str:
     return str(value)
 
 
+def certainty_text(cert: dict) -> str:
+    """One line on the certainty axis: the level, and each step with its reason."""
+    if cert["level"] == certainty.NOT_APPLICABLE:
+        return f"not applicable ({cert['reason']})"
+    steps = "; ".join(f"{'down' if st['steps'] < 0 else 'up'} {abs(st['steps'])} for {st['domain'].replace('_', ' ')}: "
+                      f"{st['reason']}" for st in cert["steps"])
+    start = f"starts {cert['start']} ({cert['evidence_type'].replace('_', ' ')})"
+    return f"**{cert['level']}** that {cert['question'][0].lower() + cert['question'][1:]} ({start}{'; ' + steps if steps else ''})"
+
+
 def markdown(rec: dict, collapsed: bool = False) -> str:
     pub, rep = rec["published"], rec["reproduced"]
     css = "verdict-" + rec["verdict"].replace(" ", "-") + (" dropdown" if collapsed else "")
+    cert = rec["certainty"]["level"]
+    now = rec["now"]
     return "\n".join(
         [
-            f"```{{admonition}} Claim {rec['id']}: {rec['verdict']}",
+            f"```{{admonition}} Claim {rec['id']}: {rec['verdict']} · certainty: {cert}",
             f":class: verdict {css}",
             "",
             f"> {rec['claim']}",
-            f"> — {rec['source']}",
+            f"> — {rec['source']}, {rec['made']}",
             "",
             f"**Published:** {_fmt_value(pub['value'])} {pub['unit']}  ",
             f"**Reproduced:** {_fmt_value(rep['value'])} {rep['unit']}  ",
-            f"**Why this verdict:** {rec['reason']}  ",
+            f"**Fidelity:** {rec['verdict']} (rule `{rec['rule']}`): {rec['reason']}  ",
+            f"**Judged as of:** {rec['as_of']['date']}: {rec['as_of']['figure']} ({rec['as_of']['why']})  ",
+            f"**Still true now?** {now['verdict']} as of {now['date']}: {now['note']}  ",
+            f"**Certainty of the evidence:** {certainty_text(rec['certainty'])}  ",
             f"**Caveat:** {rec['caveat']}",
             "```",
         ]
@@ -97,10 +160,12 @@ class _ClaimDisplay:
         return {MIME: self.rec, "text/markdown": markdown(self.rec, self.collapsed)}
 
 
-def emit(claim_id: str, reproduced: dict, verdict: Verdict, caveat: str, collapsed: bool = False):
+def emit(claim_id: str, reproduced: dict, verdict: Verdict, caveat: str, collapsed: bool = False,
+         as_of: dict | None = None, now: dict | None = None):
     """Call as the last line of a notebook cell: shows the verdict box and carries the record.
-    ``collapsed=True`` folds the box (title still shows id and verdict), for long runs of claims."""
-    return _ClaimDisplay(record(claim_id, reproduced, verdict, caveat), collapsed)
+    ``collapsed=True`` folds the box (title still shows id and verdict), for long runs of claims.
+    ``as_of`` and ``now``: see :func:`record`."""
+    return _ClaimDisplay(record(claim_id, reproduced, verdict, caveat, as_of, now), collapsed)
 
 
 def collect(notebook: dict) -> list[dict]:
@@ -115,6 +180,33 @@ def collect(notebook: dict) -> list[dict]:
     return out
 
 
-def lock_entries(records: list[dict]) -> list[dict]:
-    """What ``claims/ledger.lock.json`` pins for each claim: verdict and reproduced value."""
-    return [{"id": r["id"], "verdict": r["verdict"], "reproduced": r["reproduced"]["value"]} for r in records]
+def lock_entries(records: list[dict]) -> dict:
+    """What ``claims/ledger.lock.json`` pins: the rubric's hash, and for each claim its verdict, the
+    date it was judged as of, its certainty and its reproduced value."""
+    hashes = sorted({r["rubric_hash"] for r in records})
+    return {"rubric_hash": hashes[0] if len(hashes) == 1 else hashes,
+            "claims": [{"id": r["id"], "verdict": r["verdict"], "as_of": r["as_of"]["date"],
+                        "certainty": r["certainty"]["level"], "now": r["now"]["verdict"],
+                        "reproduced": r["reproduced"]["value"]} for r in records]}
+
+
+CSV_COLUMNS = ("id", "chapter", "claim", "source", "made", "published_value", "published_unit",
+               "reproduced_value", "reproduced_unit", "verdict", "rule", "reason", "as_of_date", "as_of_figure",
+               "now_verdict", "now_date", "certainty", "certainty_question", "caveat", "section", "rubric_hash")
+
+
+def csv_rows(records: list[dict]) -> list[dict]:
+    """The ledger as flat rows for ``claims.csv`` (one per claim, columns :data:`CSV_COLUMNS`)."""
+    rows = []
+    for r in records:
+        rows.append({
+            "id": r["id"], "chapter": r["chapter"], "claim": r["claim"], "source": r["source"], "made": r["made"],
+            "published_value": r["published"]["value"], "published_unit": r["published"]["unit"],
+            "reproduced_value": r["reproduced"]["value"], "reproduced_unit": r["reproduced"]["unit"],
+            "verdict": r["verdict"], "rule": r["rule"], "reason": r["reason"],
+            "as_of_date": r["as_of"]["date"], "as_of_figure": r["as_of"]["figure"],
+            "now_verdict": r["now"]["verdict"], "now_date": r["now"]["date"],
+            "certainty": r["certainty"]["level"], "certainty_question": r["certainty"].get("question", ""),
+            "caveat": r["caveat"], "section": r["section"], "rubric_hash": r["rubric_hash"],
+        })
+    return rows

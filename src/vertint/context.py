@@ -12,7 +12,8 @@ import altair as alt
 import pandas as pd
 
 from . import claims, data
-from .verdicts import NOT_SUPPORTED, SUPPORTED, Verdict, not_reproducible
+from . import rubric, verdicts
+from .verdicts import Verdict, not_reproducible
 
 RWT = "Royal Wolverhampton"
 SHS = "Symphony Healthcare Services (Yeovil)"
@@ -153,10 +154,92 @@ def northumbria(df: pd.DataFrame) -> dict:
 
 
 def at_least(threshold: float, observed: float, what: str) -> Verdict:
-    """A claim of 'more than ``threshold``': supported if the observed value exceeds it."""
-    ok = observed > threshold
-    return Verdict(SUPPORTED if ok else NOT_SUPPORTED, "context.at_least",
-                   f"{what}: observed {observed:g}, claimed more than {threshold:g}")
+    """A claim of 'more than ``threshold``' (the rubric's ``at_least`` rule)."""
+    return verdicts.at_least(threshold, observed, what)
+
+
+def _month(text: str) -> tuple[int, int] | None:
+    """'2022-03' -> (2022, 3); '2020' -> (2020, 7) (mid-year); 'undated' -> None."""
+    text = str(text)
+    if len(text) >= 7 and text[4] == "-":
+        return int(text[:4]), int(text[5:7])
+    if len(text) == 4 and text.isdigit():
+        return int(text), 7
+    return None
+
+
+def count_as_of(df: pd.DataFrame, site: str, made: str, exclude: tuple[str, ...] = ()) -> dict | None:
+    """The count of practices at ``site`` as it stood when a claim was made: the latest dated count
+    from an independent source (not in ``exclude``) on or before ``made``, if within the rubric's
+    window; else the nearest dated count after it within the window; else None."""
+    window = int(rubric.timing_param("count_window_months"))
+    m = _month(made)
+    if m is not None and len(str(made)) == 4:
+        m = (m[0], 1)  # a claim dated by year only: the counts as they stood at the start of that year
+    rows = df[(df["site"] == site) & (df["measure"] == "practices") & (~df["source_id"].isin(exclude))]
+    best = None
+    for r in rows.itertuples():
+        d = _month(r.period)
+        if d is None or m is None:
+            continue
+        gap = (d[0] - m[0]) * 12 + (d[1] - m[1])
+        if abs(gap) > window:
+            continue
+        key = (0 if gap <= 0 else 1, abs(gap))
+        if best is None or key < best[0]:
+            best = (key, {"value": int(r.value), "source_id": r.source_id, "period": str(r.period), "gap_months": gap,
+                          "source_title": r.source_title})
+    return None if best is None else best[1]
+
+
+#: the data row of each Wolverhampton claim's own source (never its own benchmark)
+RWT_OWN_SOURCE = {"context-rwt-eight-practices": "hf2023", "context-rwt-nine-practices": "pulse2022"}
+
+
+def rwt_benchmark(df: pd.DataFrame, claim_id: str, reference: str) -> dict | None:
+    """The count a Wolverhampton claim is judged against: with ``reference='as_of'`` the independent
+    dated count as it stood when the claim was made (:func:`count_as_of`); otherwise the named source."""
+    made = str(claims.registry()[claim_id]["made"])
+    if reference == "as_of":
+        b = count_as_of(df, RWT, made, exclude=(RWT_OWN_SOURCE[claim_id],))
+        if b is not None:
+            b["why"] = ("the independent dated count nearest the claim's date "
+                        f"({'on or before it' if b['gap_months'] <= 0 else 'none earlier within the window; the next after it'})")
+        return b
+    row = df[(df["site"] == RWT) & (df["measure"] == "practices") & (df["source_id"] == reference)]
+    if row.empty:
+        raise ContextError(f"wolverhampton_reference={reference!r}: not a source of a practice count for {RWT}")
+    r = row.iloc[0]
+    return {"value": int(r["value"]), "source_id": reference, "period": str(r["period"]), "gap_months": None,
+            "source_title": r["source_title"], "why": "the source chosen by the wolverhampton_reference parameter"}
+
+
+def describe_benchmark(b: dict | None) -> str:
+    if b is None:
+        return "no independent dated count within the window"
+    return f"{b['value']} practices ({b['source_title']}, {b['period']})"
+
+
+def rwt_claim(b: dict | None, claim_id: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` for a Wolverhampton count claim."""
+    rec = claims.registry()[claim_id]
+    window = int(rubric.timing_param("count_window_months"))
+    dated = practice_counts(sites())
+    dated = dated[(dated["period"] != "undated") & (dated["source_id"] != RWT_OWN_SOURCE[claim_id])]
+    latest = dated.sort_values("period").iloc[-1] if not dated.empty else None
+    now = None
+    if latest is not None:
+        now = {"verdict": verdicts.equals(published(claim_id), int(latest["value"])), "date": str(latest["period"])[:7],
+               "note": f"the latest dated count: {int(latest['value'])} practices ({latest['source_title']}, {latest['period']})"}
+    if b is None:
+        reason = f"no independent dated count of the trust's practices within {window} months of {rec['made']}"
+        return {"reproduced": {"value": "not available", "unit": "practices"}, "verdict": not_reproducible(reason),
+                "as_of": {"date": str(rec["made"]), "figure": "none", "why": reason}, "now": now}
+    return {"reproduced": {"value": b["value"], "unit": f"practices ({b['source_id']}, {b['period']})"},
+            "verdict": verdicts.equals(published(claim_id), b["value"]),
+            "as_of": {"date": str(b["period"])[:7] if b["period"][:4].isdigit() else str(rec["made"]),
+                      "figure": describe_benchmark(b), "why": b["why"]},
+            "now": now}
 
 
 # --------------------------------------------------------------------------- site table and charts

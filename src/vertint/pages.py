@@ -15,6 +15,8 @@ from . import data, paths
 LEDGER_MARKER = "<!-- vertint:ledger -->"
 PROVENANCE_MARKER = "<!-- vertint:provenance -->"
 PARAMS_MARKER = "<!-- vertint:parameters -->"
+RUBRIC_MARKER = "<!-- vertint:rubric -->"
+ROBINS_MARKER = "<!-- vertint:robins -->"
 
 
 def _cell(text) -> str:
@@ -30,25 +32,32 @@ def _value(v) -> str:
 def ledger_markdown(records: list[dict], chapters: dict[str, str]) -> str:
     """Summary line, then one table per chapter (in book order) with a link to each section."""
     counts: dict[str, int] = {}
+    certs: dict[str, int] = {}
     for r in records:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        certs[r["certainty"]["level"]] = certs.get(r["certainty"]["level"], 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-    out = [f"{len(records)} claims: {summary}." if records else "No claims yet.", ""]
+    csum = ", ".join(f"{n} {v}" for v, n in sorted(certs.items()))
+    hashes = sorted({r["rubric_hash"] for r in records})
+    out = [f"{len(records)} claims. Fidelity: {summary}. Certainty of the evidence: {csum}. "
+           f"Judged under rubric `{', '.join(hashes)}`; the ledger is also in `claims.json` and `claims.csv`."
+           if records else "No claims yet.", ""]
     order = list(chapters) + sorted({r["chapter"] for r in records} - set(chapters))
     for chapter in order:
         rows = [r for r in records if r["chapter"] == chapter]
         if not rows:
             continue
         out += [f"## {chapters.get(chapter, chapter)}", "",
-                "| Claim | Asserted (source) | Published | Reproduced | Verdict |",
-                "|---|---|---|---|---|"]
+                "| Claim | Asserted (source, date) | Published | Reproduced (as of) | Fidelity | Certainty | Still true now? |",
+                "|---|---|---|---|---|---|---|"]
         for r in rows:
             pub, rep = r["published"], r["reproduced"]
             out.append(
-                f"| {{ref}}`{r['id']} <{r['section']}>` | \u201c{_cell(r['claim'])}\u201d ({_cell(r['source'])}) "
+                f"| {{ref}}`{r['id']} <{r['section']}>` | \u201c{_cell(r['claim'])}\u201d ({_cell(r['source'])}, {r['made']}) "
                 f"| {_cell(_value(pub['value']))} {_cell(pub['unit'])} "
-                f"| {_cell(_value(rep['value']))} {_cell(rep['unit'])} "
-                f"| [{r['verdict']}]{{.vbadge .v-{r['verdict'].replace(' ', '-')}}} |"
+                f"| {_cell(_value(rep['value']))} {_cell(rep['unit'])} (as of {r['as_of']['date']}) "
+                f"| [{r['verdict']}]{{.vbadge .v-{r['verdict'].replace(' ', '-')}}} "
+                f"| {r['certainty']['level']} | {r['now']['verdict']} ({r['now']['date']}) |"
             )
         out.append("")
     return "\n".join(out)
@@ -116,12 +125,67 @@ def parameters_markdown(runs) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rubric_markdown() -> str:
+    """The Methods page's rubric section, rendered from rubric/rubric.yml (never typed)."""
+    from . import rubric as rb
+
+    doc = rb.load()
+    lines = [f"Rubric hash: `{rb.rubric_hash()}`.", "", "### The four verdicts (fidelity)", ""]
+    for word, text in doc["verdicts"].items():
+        lines += [f"*{word}*", f": {_cell(' '.join(str(text).split()))}", ""]
+    lines += ["### When a claim is judged", ""]
+    for key in ("made", "as_of", "still_true_now"):
+        lines += [f"`{key}`", f": {_cell(' '.join(str(doc['timing'][key]).split()))}", ""]
+    lines += ["### Rules", ""]
+    for name, spec in doc["rules"].items():
+        lines += [f"`{name}`", f": {_cell(' '.join(str(spec['description']).split()))}", ""]
+    lines += ["### Parameters", "", "| Rule | Parameter | Value | Unit | Why | Reference |", "|---|---|---|---|---|---|"]
+    params = [("timing", k, v) for k, v in (doc["timing"].get("parameters") or {}).items()]
+    params += [(rule, k, v) for rule, spec in doc["rules"].items() for k, v in (spec.get("parameters") or {}).items()]
+    for rule, k, v in params:
+        val = ", ".join(f"{x:.4g}" for x in v["value"]) if isinstance(v["value"], list) else f"{v['value']:g}"
+        lines.append(f"| `{rule}` | {_cell(v['label'])} (`{k}`) | {val} | {_cell(v['unit'])} "
+                     f"| {_cell(' '.join(str(v['reason']).split()))} | {_cell(v['reference'])} |")
+    cert = doc["certainty"]
+    lines += ["", "### Certainty of the evidence", "", _cell(" ".join(str(cert["reason"]).split())), "",
+              f"Levels: {', '.join(cert['levels'])}. Starting levels: "
+              + "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in cert["start"].items())
+              + ". ROBINS-I overall to risk-of-bias downgrade: "
+              + "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in cert["robins_i_steps"].items()) + ".",
+              "", f"References: {_cell(' '.join(str(cert['reference']).split()))}.", "",
+              "### Rubric changelog", "", "| Date | Rubric hash | What changed and why |", "|---|---|---|"]
+    for e in doc["changelog"]:
+        lines.append(f"| {e['date']} | `{e['hash']}` | {_cell(' '.join(str(e['change']).split()))} |")
+    return "\n".join(lines) + "\n"
+
+
+def robins_markdown() -> str:
+    """ROBINS-I judgements, one row per study (domains as columns), then the reasons."""
+    from . import certainty
+
+    rob = certainty.robins_i()
+    short = {d: d.replace("_", " ").replace("deviations from intended interventions", "deviations")
+             .replace("classification of interventions", "classification").replace("selection of participants", "selection")
+             .replace("measurement of outcomes", "measurement").replace("selection of reported result", "reporting")
+             for d in certainty.ROBINS_DOMAINS}
+    lines = ["| Study | " + " | ".join(short[d] for d in certainty.ROBINS_DOMAINS) + " | Overall |",
+             "|---" * (len(certainty.ROBINS_DOMAINS) + 2) + "|"]
+    for key, st in rob.items():
+        lines.append(f"| `{key}` | " + " | ".join(st["domains"][d]["judgement"].replace("_", " ") for d in certainty.ROBINS_DOMAINS)
+                     + f" | **{st['overall']['judgement'].replace('_', ' ')}** |")
+    lines.append("")
+    for key, st in rob.items():
+        lines += [f"`{key}`", f": {_cell(st.get('citation', key))}. Overall: {_cell(st['overall']['reason'])}", ""]
+    return "\n".join(lines) + "\n"
+
+
 def write_generated(stage_dir: Path, records: list[dict], runs, variant: str | None) -> None:
     chapters = {name: run.title for name, run in runs.items()}
     replacements = {
         stage_dir / "book" / "claims_ledger.md": (LEDGER_MARKER, ledger_markdown(records, chapters)),
         stage_dir / "book" / "data_provenance.md": (PROVENANCE_MARKER, provenance_markdown()),
         stage_dir / "book" / "reproduce.md": (PARAMS_MARKER, parameters_markdown(runs)),
+        stage_dir / "book" / "methods.md": (RUBRIC_MARKER, rubric_markdown() + "\n### Risk of bias of the effect studies (ROBINS-I)\n\n" + robins_markdown()),
     }
     for path, (marker, text) in replacements.items():
         if not path.exists():

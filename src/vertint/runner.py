@@ -263,7 +263,8 @@ def run_hash(run: NotebookRun, root: Path | None = None) -> str:
     h = hashlib.sha256()
     h.update(run.source.read_bytes())
     h.update(json.dumps(run.values, sort_keys=True).encode())
-    files = [root / "requirements.txt", *package_files(root), *sorted((root / "claims").glob("*.yml"))]
+    files = [root / "requirements.txt", *package_files(root), *sorted((root / "claims").glob("*.yml")),
+             *sorted((root / "rubric").glob("*.yml"))]
     for name in run.data:
         res = data.resource(name)
         files.append(root / "data" / res["path"])
@@ -508,8 +509,26 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None) -> 
     return records
 
 
+def _write_csv_atomic(records: list[dict], path: Path) -> None:
+    """The ledger as CSV beside claims.json (columns: vertint.claims.CSV_COLUMNS)."""
+    import csv
+    import io
+
+    from .claims import CSV_COLUMNS, csv_rows
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(csv_rows(records))
+    tmp = path.with_suffix(".csv.tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    tmp.replace(path)
+
+
 def _check_claims(records: list[dict], root: Path) -> None:
-    from .claims import registry
+    from .claims import registry, validate_records
+
+    validate_records(records, root)
 
     reg = registry(root)
     seen = [r["id"] for r in records]
@@ -562,6 +581,8 @@ def site_hash(runs, hashes: dict[str, str], variant: str | None) -> str:
     files = [root / "_config.yml", root / "_toc.yml", root / "runs.yml", root / "data" / "datapackage.yaml"]
     files += [p for p in (root / "book").rglob("*") if p.is_file()]
     files += [p for p in (root / "assets").rglob("*") if p.is_file()]
+    files += sorted(p for p in (root / "rubric").rglob("*") if p.is_file())
+    files += sorted(p for p in (root / "claims").rglob("*") if p.is_file())
     files += package_files(root) + [root / "requirements.txt"]
     _hash_files(h, [f for f in files if f.exists()], root)
     return h.hexdigest()
@@ -659,6 +680,7 @@ def build(overrides: list[str] | None = None, variant: str | None = None, force:
     render(stage_dir, work / "out")
     swap(work / "out" / "_build" / "html", final_html)
     _write_json_atomic(records, claims_path)
+    _write_csv_atomic(records, claims_path.with_suffix(".csv"))
     _write_json_atomic({"site_hash": shash, "notebooks": hashes, "variant": variant,
                         "parameters": {n: r.values for n, r in runs.items()}}, state_path)
     shutil.rmtree(work, ignore_errors=True)

@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import rubric
+
 #: Treatment year of Proposition 99 (first post-period year in the panel).
 PROP99_FIRST_POST = 1989
-#: Tolerance of the validation, in packs per capita (the published value is rounded to 0.1, and
-#: implementations differ in their solver and a tiny ridge penalty).
-PROP99_TOLERANCE = 0.5
 
 
 # --------------------------------------------------------------------------- estimators
@@ -165,9 +164,8 @@ def prop99(panel: pd.DataFrame | None = None, published: pd.DataFrame | None = N
         "estimate": est["att"],
         "published": pub_sc,
         "published_se": float(published.loc["sc", "se"]),
-        "tolerance": PROP99_TOLERANCE,
+        "tolerance": float(rubric.param("method_check", "abs_tol")),
         "difference": est["att"] - pub_sc,
-        "within_tolerance": abs(est["att"] - pub_sc) <= PROP99_TOLERANCE,
         # a check on the panel itself: the plain DiD uses no optimiser, so it should match closely
         "did": did_2x2(y, X, T0),
         "did_published": float(published.loc["did", "estimate"]),
@@ -181,13 +179,10 @@ def prop99(panel: pd.DataFrame | None = None, published: pd.DataFrame | None = N
 
 
 def prop99_verdict(result: dict):
-    """Methods check: our estimate against the published one, within the stated tolerance."""
-    from .verdicts import NOT_SUPPORTED, SUPPORTED, Verdict
+    """Methods check: our estimate against the published one (the rubric's ``method_check``)."""
+    from .verdicts import method_check
 
-    diff = result["difference"]
-    reason = (f"ours {result['estimate']:.2f}, published {result['published']:.1f} packs per capita; "
-              f"difference {diff:+.2f} against a tolerance of ±{result['tolerance']:.1f}")
-    return Verdict(SUPPORTED if result["within_tolerance"] else NOT_SUPPORTED, "within_tolerance", reason)
+    return method_check(result["published"], result["estimate"], "packs per capita")
 
 
 # --------------------------------------------------------------------------- Wolverhampton simulation

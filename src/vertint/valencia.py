@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from . import data
+from . import verdicts
 from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, not_reproducible
 
 #: Order of the four numbers in the ``indicator_counts`` parameter.
@@ -45,8 +46,6 @@ COST_LABELS = {
     "feachem2002": "Feachem et al. 2002 adjustments",
     "talbot_smith": "Corrected currency conversion (Talbot-Smith et al.)",
 }
-#: Feachem et al.: "similar to within 10%".
-KAISER_WITHIN = 0.10
 #: "the early 2000s", read generously.
 EARLY_2000S = (2000, 2005)
 STRONG_KINDS = ("peer-reviewed", "official")
@@ -222,22 +221,22 @@ def reading_table(counts: dict) -> pd.DataFrame:
     return out
 
 
-def no_better_verdict(level: SignTest, change: SignTest, alpha: float) -> Verdict:
-    """The claim that Alzira "did not appear to outperform": supported if neither one-sided test of
-    'Alzira better' rejects at ``alpha``; partly supported if one does; not supported if both do."""
-    if not 0 < alpha < 1:
-        raise ValueError("alpha must be between 0 and 1")
-    rejects = [t for t in (level, change) if t.p_better < alpha]
-    reason = (
-        f"one-sided exact sign tests of 'Alzira better than peers' at alpha {alpha:g}: "
-        f"2015 levels {level.favour} of {level.n} not worse, p = {level.p_better:.3g}; "
-        f"2003-2015 change ({TIE_LABELS[change.reading]}) {change.favour} of {change.n}, p = {change.p_better:.3g}"
-    )
-    if not rejects:
-        return Verdict(SUPPORTED, "valencia.no_better_verdict", reason + "; neither shows Alzira better")
-    if len(rejects) == 1:
-        return Verdict(PARTLY, "valencia.no_better_verdict", reason + "; one comparison shows Alzira better")
-    return Verdict(NOT_SUPPORTED, "valencia.no_better_verdict", reason + "; both show Alzira better")
+def favour_upper(test: SignTest) -> float:
+    """Upper end of the 90% Clopper-Pearson interval of the share of indicators in Alzira's favour."""
+    if test.n == 0:
+        return 1.0
+    return float(binomtest(test.favour, test.n, 0.5).proportion_ci(confidence_level=0.90, method="exact").high)
+
+
+def no_better_verdict(level: SignTest, change: SignTest) -> Verdict:
+    """The claim that Alzira "did not appear to outperform": the rubric's ``not_better`` rule on each
+    comparison (2015 levels, 2003-2015 change), combined with ``all_of``."""
+    parts = [
+        verdicts.not_better(level.p_better, favour_upper(level), f"2015 levels, {level.favour} of {level.n} not worse"),
+        verdicts.not_better(change.p_better, favour_upper(change),
+                            f"2003-2015 change ({TIE_LABELS[change.reading]}), {change.favour} of {change.n}"),
+    ]
+    return verdicts.all_of(*parts)
 
 
 def fmt_p(p: float) -> str:
@@ -374,19 +373,19 @@ def event_verdict(tl: pd.DataFrame, event: str, years: tuple[int, int] | None = 
     sources date it elsewhere or not at all."""
     rows = tl[tl["event"] == event]
     if rows.empty:
-        return Verdict(NOT_SUPPORTED, "valencia.event_verdict", f"no source in the timeline documents {event!r}")
+        return Verdict(NOT_SUPPORTED, "dated_event", f"no source in the timeline documents {event!r}")
     dated = rows.dropna(subset=["year"])
     inside = dated if years is None else dated[(dated["year"] >= years[0]) & (dated["year"] <= years[1])]
     span = "" if years is None else f" between {years[0]} and {years[1]}"
     if inside.empty:
         found = ", ".join(str(int(y)) for y in sorted(dated["year"].unique()))
-        return Verdict(NOT_SUPPORTED, "valencia.event_verdict", f"{event!r} is dated {found or 'nowhere'}, not{span}")
+        return Verdict(NOT_SUPPORTED, "dated_event", f"{event!r} is dated {found or 'nowhere'}, not{span}")
     kinds = sorted(set(inside["kind"]), key=KIND_ORDER.index)
     when = ", ".join(str(int(y)) for y in sorted(inside["year"].unique()))
     reason = f"{event!r} dated {when}{span and ' (claim: ' + span.strip() + ')'} by {len(inside)} source(s): {', '.join(kinds)}"
     if any(k in STRONG_KINDS for k in kinds):
-        return Verdict(SUPPORTED, "valencia.event_verdict", reason)
-    return Verdict(PARTLY, "valencia.event_verdict", reason + " (press or provider only)")
+        return Verdict(SUPPORTED, "dated_event", reason)
+    return Verdict(PARTLY, "dated_event", reason + " (press or provider only)")
 
 
 # --------------------------------------------------------------------------- the evidence grades
@@ -466,27 +465,19 @@ def kaiser_table() -> pd.DataFrame:
     out["gap_share_of_larger"] = out["gap"].abs() / out[["nhs", "kaiser"]].max(axis=1)
     out["gap_share_of_nhs"] = out["gap"] / out["nhs"]
     out["cheaper"] = out["gap"].map(lambda g: "NHS" if g > 0 else ("Kaiser" if g < 0 else "neither"))
-    out["similar"] = out["gap_share_of_larger"] <= KAISER_WITHIN
+    out["gap_share_of_kaiser"] = out["gap"].abs() / out["kaiser"]
     out["label"] = out["adjustment"].map(COST_LABELS)
     return out.reset_index(drop=True)
 
 
-def costs_similar_verdict(table: pd.DataFrame, adjustment: str, within: float = KAISER_WITHIN) -> Verdict:
-    """Feachem et al.'s 'similar to within 10%' under the chosen adjustment: not supported if the gap
-    exceeds ``within`` of the larger figure; partly supported if it holds here but not under every
-    published adjustment; supported only if it holds under all of them."""
+def costs_similar_verdict(table: pd.DataFrame, adjustment: str, within: float) -> Verdict:
+    """Feachem et al.'s 'similar to within 10%' (``within`` = 0.10, the claim's own figure) under the
+    chosen adjustment: the rubric's ``within_share`` rule, which reads the gap against both figures."""
     if adjustment not in COST_ADJUSTMENTS:
         raise ValueError(f"cost_adjustment must be one of {COST_ADJUSTMENTS}, got {adjustment!r}")
-    share = table.set_index("adjustment")["gap_share_of_larger"]
-    ok = share <= within
-    chosen = share[adjustment]
-    fails = [COST_LABELS[a] for a in share.index if not ok[a]]
-    reason = f"gap {chosen:.1%} of the larger figure under: {COST_LABELS[adjustment]} (similar if within {within:.0%})"
-    if not ok[adjustment]:
-        return Verdict(NOT_SUPPORTED, "valencia.costs_similar_verdict", reason)
-    if fails:
-        return Verdict(PARTLY, "valencia.costs_similar_verdict", reason + "; but not under " + " or ".join(fails))
-    return Verdict(SUPPORTED, "valencia.costs_similar_verdict", reason + "; and under every published adjustment")
+    row = table.set_index("adjustment").loc[adjustment]
+    v = verdicts.within_share(float(row["nhs"]), float(row["kaiser"]), within, ("the NHS figure", "the Kaiser figure"))
+    return verdicts.Verdict(v.label, v.rule, f"{COST_LABELS[adjustment]}: {v.reason}")
 
 
 def kaiser_chart(table: pd.DataFrame, chosen: str) -> alt.Chart:
@@ -535,10 +526,10 @@ def merging_verdict(intl: pd.DataFrame) -> Verdict:
     reason = (f"merger in form: {', '.join(merged) or 'none'}; cooperation without merger: {', '.join(other) or 'none'}; "
               f"not assessed: {', '.join(unassessed) or 'none'}")
     if len(merged) == len(by_country):
-        return Verdict(SUPPORTED, "valencia.merging_verdict", reason)
+        return Verdict(SUPPORTED, "named_countries", reason)
     if not merged:
-        return Verdict(NOT_SUPPORTED, "valencia.merging_verdict", reason)
-    return Verdict(PARTLY, "valencia.merging_verdict", reason)
+        return Verdict(NOT_SUPPORTED, "named_countries", reason)
+    return Verdict(PARTLY, "named_countries", reason)
 
 
 # --------------------------------------------------------------------------- display helpers

@@ -1,14 +1,17 @@
-"""The verdict rubric, applied by code wherever the evidence is numeric.
+"""The verdict rules of the declared rubric (``rubric/rubric.yml``), applied by code.
 
-A verdict is one of four fixed words. Every verdict that data decide is made by a function here, and
-records which rule made it, so the claims ledger can show (and a test can check) that no such
-verdict was typed by hand.
+A verdict is one of four fixed words (the *fidelity* axis). Every verdict that data decide is made
+by a rule function here or in a chapter module, under a rule name declared in the rubric, and
+records which rule made it; every threshold is read from the rubric (:mod:`vertint.rubric`), never
+typed in code. A ``Verdict`` whose rule the rubric does not declare is refused.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+
+from . import rubric
 
 SUPPORTED = "supported"
 PARTLY = "partly supported"
@@ -26,25 +29,95 @@ class Verdict:
     def __post_init__(self):
         if self.label not in VERDICTS:
             raise ValueError(f"verdict {self.label!r} is not one of {VERDICTS}")
+        if self.rule not in rubric.rule_names():
+            raise ValueError(f"verdict rule {self.rule!r} is not declared in rubric/rubric.yml")
+        if (self.rule == "not_reproducible") != (self.label == NOT_REPRODUCIBLE) and self.rule not in ("all_of", "consistency"):
+            raise ValueError(f"rule {self.rule!r} cannot give {self.label!r}")
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def close_to(published: float, reproduced: float, rel_tol: float = 0.05, partly_tol: float | None = None) -> Verdict:
-    """Supported if the reproduced value is within ``rel_tol`` of the published one (relative),
-    partly supported within ``partly_tol`` (default twice ``rel_tol``), else not supported."""
-    if partly_tol is None:
-        partly_tol = 2 * rel_tol
-    if published == 0 or not math.isfinite(published) or not math.isfinite(reproduced):
-        raise ValueError("close_to needs finite values and a non-zero published value")
+def _finite(*xs: float) -> None:
+    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in xs):
+        raise ValueError(f"verdict rules need finite numbers, got {xs}")
+
+
+def equals(published: float, reproduced: float) -> Verdict:
+    """A count or simple fact: supported if equal, not supported otherwise."""
+    ok = published == reproduced
+    return Verdict(SUPPORTED if ok else NOT_SUPPORTED, "equals", f"published {published:g}, source says {reproduced:g}")
+
+
+def rounds_to(published: float, reproduced: float, unit: float, what: str = "") -> Verdict:
+    """A figure stated to the nearest ``unit`` (the claim's own precision): supported if the
+    reproduced value is within half a unit, partly within the rubric's further band, else not."""
+    _finite(published, reproduced, unit)
+    if unit <= 0:
+        raise ValueError("rounds_to needs a positive rounding unit")
+    partly = 0.5 + float(rubric.param("rounds_to", "partly_units"))
+    gap = reproduced - published
+    reason = (f"{what + ': ' if what else ''}{reproduced:,.6g} against the stated {published:,.6g} "
+              f"({gap:+,.6g}); stated to the nearest {unit:,.6g}, so supported within ±{0.5 * unit:,.6g}, "
+              f"partly within ±{partly * unit:,.6g}")
+    if abs(gap) <= 0.5 * unit:
+        return Verdict(SUPPORTED, "rounds_to", reason)
+    if abs(gap) <= partly * unit:
+        return Verdict(PARTLY, "rounds_to", reason)
+    return Verdict(NOT_SUPPORTED, "rounds_to", reason)
+
+
+def _fraction_words(x: float) -> str:
+    from fractions import Fraction
+
+    f = Fraction(x).limit_denominator(10)
+    return f"{f.numerator}/{f.denominator}"
+
+
+def simple_fraction(named: float, observed: float) -> Verdict:
+    """'Around a third' (``named`` = 1/3) against an observed share (0-1): supported if the named
+    fraction is the nearest simple fraction of the rubric's list; partly if a neighbour is."""
+    _finite(named, observed)
+    fr = [float(f) for f in rubric.param("simple_fraction", "fractions")]
+    idx = min(range(len(fr)), key=lambda i: abs(fr[i] - named))
+    if abs(fr[idx] - named) > 1e-6:
+        raise ValueError(f"{named} is not one of the rubric's simple fractions")
+    nearest = min(range(len(fr)), key=lambda i: (abs(fr[i] - observed), i))
+    lo = (fr[idx - 1] + fr[idx]) / 2 if idx > 0 else 0.0
+    hi = (fr[idx] + fr[idx + 1]) / 2 if idx + 1 < len(fr) else 1.0
+    reason = (f"observed {observed:.1%}; the nearest simple fraction is {_fraction_words(fr[nearest])} "
+              f"('{_fraction_words(named)}' covers {lo:.1%} to {hi:.1%})")
+    if nearest == idx:
+        return Verdict(SUPPORTED, "simple_fraction", reason)
+    if abs(nearest - idx) == 1:
+        return Verdict(PARTLY, "simple_fraction", reason)
+    return Verdict(NOT_SUPPORTED, "simple_fraction", reason)
+
+
+def rederived(published: float, reproduced: float) -> Verdict:
+    """A study's figure re-derived from its other rounded figures (relative to the published one)."""
+    _finite(published, reproduced)
+    if published == 0:
+        raise ValueError("rederived needs a non-zero published value")
+    tol = float(rubric.param("rederived", "supported_rel"))
+    partly = tol * float(rubric.param("rederived", "partly_multiple"))
     rel = abs(reproduced - published) / abs(published)
-    reason = f"relative difference {rel:.1%} (supported within {rel_tol:.0%}, partly within {partly_tol:.0%})"
-    if rel <= rel_tol:
-        return Verdict(SUPPORTED, "close_to", reason)
-    if rel <= partly_tol:
-        return Verdict(PARTLY, "close_to", reason)
-    return Verdict(NOT_SUPPORTED, "close_to", reason)
+    reason = (f"published {published:,.4g}, re-derived {reproduced:,.4g}: relative difference {rel:.1%} "
+              f"(supported within {tol:.0%}, partly within {partly:.0%})")
+    if rel <= tol:
+        return Verdict(SUPPORTED, "rederived", reason)
+    if rel <= partly:
+        return Verdict(PARTLY, "rederived", reason)
+    return Verdict(NOT_SUPPORTED, "rederived", reason)
+
+
+def method_check(published: float, estimate: float, unit: str) -> Verdict:
+    """This book's re-implementation of a published method against the published estimate."""
+    _finite(published, estimate)
+    tol = float(rubric.param("method_check", "abs_tol"))
+    diff = estimate - published
+    reason = f"ours {estimate:.2f}, published {published:.1f} {unit}; difference {diff:+.2f} against a tolerance of ±{tol:g}"
+    return Verdict(SUPPORTED if abs(diff) <= tol else NOT_SUPPORTED, "method_check", reason)
 
 
 def direction(change: float, claimed: str, low: float | None = None, high: float | None = None) -> Verdict:
@@ -69,26 +142,63 @@ def direction(change: float, claimed: str, low: float | None = None, high: float
     return Verdict(NOT_SUPPORTED, "direction", reason)
 
 
-def interval_excludes(null: float, low: float, high: float, claimed: str) -> Verdict:
-    """An effect claim ('reduction' or 'increase' relative to ``null``) judged by a confidence interval."""
+def reported_effect(null: float, low: float, high: float, claimed: str) -> Verdict:
+    """Does a claim report a study's effect ('reduction' or 'increase' relative to ``null``)
+    faithfully, judged by the study's own interval? Fidelity only: certainty is judged apart."""
     if claimed not in ("reduction", "increase"):
         raise ValueError("claimed must be 'reduction' or 'increase'")
     below, above = high < null, low > null
-    reason = f"interval {low:.4g} to {high:.4g} against no effect at {null:g}"
+    reason = f"the study's interval {low:.4g} to {high:.4g} against no effect at {null:g}"
     if (claimed == "reduction" and below) or (claimed == "increase" and above):
-        return Verdict(SUPPORTED, "interval_excludes", reason)
+        return Verdict(SUPPORTED, "reported_effect", reason + ": the claim reports the study faithfully")
     if (claimed == "reduction" and above) or (claimed == "increase" and below):
-        return Verdict(NOT_SUPPORTED, "interval_excludes", reason)
-    return Verdict(PARTLY, "interval_excludes", reason + " (includes no effect)")
+        return Verdict(NOT_SUPPORTED, "reported_effect", reason)
+    return Verdict(PARTLY, "reported_effect", reason + " (includes no effect)")
 
 
-def equals(published: float, reproduced: float) -> Verdict:
-    """A count or simple fact: supported if equal, not supported otherwise."""
-    ok = published == reproduced
-    return Verdict(SUPPORTED if ok else NOT_SUPPORTED, "equals", f"published {published:g}, source says {reproduced:g}")
+def not_better(p_better: float, upper: float, what: str) -> Verdict:
+    """'Did not outperform'. ``p_better``: one-sided p of the advantage the claim denies; ``upper``:
+    upper end of the 90% interval of the share of comparisons in its favour."""
+    _finite(p_better, upper)
+    alpha = float(rubric.param("not_better", "alpha"))
+    bound = 0.5 + float(rubric.param("not_better", "margin"))
+    reason = (f"{what}: one-sided p = {p_better:.3g} for an advantage (level {alpha:g}); the share in its favour "
+              f"is at most {upper:.0%} (upper 90% bound) against {bound:.0%} for an advantage of interest")
+    if p_better < alpha:
+        return Verdict(NOT_SUPPORTED, "not_better", reason + ": the data show an advantage")
+    if upper <= bound:
+        return Verdict(SUPPORTED, "not_better", reason + ": an advantage of interest is ruled out")
+    return Verdict(PARTLY, "not_better", reason + ": no advantage shown, but one is not ruled out")
 
 
-def all_of(*verdicts: Verdict, rule: str = "all_of") -> Verdict:
+def within_share(a: float, b: float, within: float, labels: tuple[str, str] = ("A", "B")) -> Verdict:
+    """'A and B are within ``within`` (a fraction) of each other', read against both bases."""
+    _finite(a, b, within)
+    gap = abs(a - b)
+    of_a, of_b = gap / abs(a), gap / abs(b)
+    reason = (f"gap {of_a:.1%} of {labels[0]}, {of_b:.1%} of {labels[1]} "
+              f"(claimed within {within:.0%})")
+    if max(of_a, of_b) <= within:
+        return Verdict(SUPPORTED, "within_share", reason + "; within on either base")
+    if min(of_a, of_b) <= within:
+        return Verdict(PARTLY, "within_share", reason + "; within only against the larger figure")
+    return Verdict(NOT_SUPPORTED, "within_share", reason + "; not within on either base")
+
+
+def at_least(threshold: float, observed: float, what: str) -> Verdict:
+    """A claim of 'more than ``threshold``': supported if the observed value exceeds it."""
+    ok = observed > threshold
+    return Verdict(SUPPORTED if ok else NOT_SUPPORTED, "at_least",
+                   f"{what}: observed {observed:g}, claimed more than {threshold:g}")
+
+
+def record(value: float, previous_max: float, previous_label: str) -> Verdict:
+    """'A record': supported if the value exceeds every earlier value of the same series."""
+    reason = f"{value:,.0f} against the earlier maximum {previous_max:,.0f} ({previous_label})"
+    return Verdict(SUPPORTED if value > previous_max else NOT_SUPPORTED, "record", reason)
+
+
+def all_of(*verdicts: Verdict) -> Verdict:
     """Combine verdicts on parts of one claim.
 
     Supported only if every part is; not reproducible if no part can be checked; not supported if
@@ -103,7 +213,15 @@ def all_of(*verdicts: Verdict, rule: str = "all_of") -> Verdict:
         label = NOT_SUPPORTED
     else:
         label = PARTLY
-    return Verdict(label, rule, "; ".join(v.reason for v in verdicts))
+    return Verdict(label, "all_of", "; ".join(v.reason for v in verdicts))
+
+
+def consistency(contradict: bool, reason: str) -> Verdict:
+    """Two figures from one source that cannot be recomputed: not supported if they contradict each
+    other, otherwise not reproducible (agreement with each other is not evidence)."""
+    if contradict:
+        return Verdict(NOT_SUPPORTED, "consistency", reason)
+    return Verdict(NOT_REPRODUCIBLE, "consistency", reason + "; neither figure can be recomputed from public data")
 
 
 def not_reproducible(reason: str) -> Verdict:

@@ -25,10 +25,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import VertintError, data, verdicts
+from . import VertintError, claims, data, rubric, verdicts
 from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict
 
 CURRENT = "current"
+
+
+def precision(claim_id: str) -> float:
+    """The rounding unit a claim states its figure to (``precision`` in claims/workforce.yml)."""
+    rec = claims.registry()[claim_id]
+    if "precision" not in rec:
+        raise VertintError(f"claims/workforce.yml: claim {claim_id!r} declares no precision")
+    return float(rec["precision"]["unit"])
 #: Methodology vintages, as labelled in the data files (schema enum), with what each means.
 VINTAGES = {
     "current": "current methodology (Dec 2021 release, published Feb 2022; series revised back to Sept 2015)",
@@ -279,6 +287,27 @@ def _not_reproducible(reason: str, unit: str) -> ClaimResult:
     return ClaimResult("not available", unit, verdicts.not_reproducible(reason), reason)
 
 
+def latest_month(df: pd.DataFrame, measure: str, vintage: str, on_or_before: str) -> str | None:
+    """The latest month with a figure for ``measure`` in ``vintage`` on or before ``on_or_before``
+    (a date YYYY-MM or YYYY-MM-DD): the figure a reader had when a claim was made."""
+    s = series(df, measure, vintage)
+    s = s[s["date"] <= on_or_before[:7]]
+    return None if s.empty else str(s["date"].iloc[-1])
+
+
+def share_months(df: pd.DataFrame, measure: str, include_trainees: bool, include_locums: bool, vintage: str) -> list[str]:
+    """Months at which a salaried share can be had under one definition and vintage."""
+    keys = [m for m in MEASURES if m.startswith("share_salaried") or m == "fte_salaried"]
+    out = []
+    for d in sorted(df[df["measure"].isin(keys) & (df["vintage"] == vintage)]["date"].unique()):
+        try:
+            salaried_share(df, measure, include_trainees, include_locums, d, vintage)
+        except NoDatum:
+            continue
+        out.append(str(d))
+    return out
+
+
 def definition_label(measure: str, include_trainees: bool, include_locums: bool) -> str:
     base = "FTE" if measure == "fte" else "headcount"
     who = "GPs including trainees" if include_trainees else "fully qualified GPs"
@@ -399,16 +428,11 @@ class Share:
     how: str
 
 
-def share_near(claimed_pct: float, observed_pct: float, tol_pp: float = 5.0, partly_pp: float = 10.0) -> Verdict:
-    """'Around X%': supported within ``tol_pp`` percentage points, partly within ``partly_pp``."""
-    gap = observed_pct - claimed_pct
-    reason = (f"observed {observed_pct:.1f}% against claimed {claimed_pct:.1f}% ({gap:+.1f} points; "
-              f"supported within {tol_pp:g}, partly within {partly_pp:g})")
-    if abs(gap) <= tol_pp:
-        return Verdict(SUPPORTED, "workforce.share_near", reason)
-    if abs(gap) <= partly_pp:
-        return Verdict(PARTLY, "workforce.share_near", reason)
-    return Verdict(NOT_SUPPORTED, "workforce.share_near", reason)
+def share_near(claimed_pct: float, observed_pct: float) -> Verdict:
+    """'Around a third' (``claimed_pct`` = 33.3): the rubric's ``simple_fraction`` rule, in percent."""
+    fractions = [float(f) for f in rubric.param("simple_fraction", "fractions")]
+    named = min(fractions, key=lambda f: abs(f - claimed_pct / 100))
+    return verdicts.simple_fraction(named, observed_pct / 100)
 
 
 def salaried_share(df: pd.DataFrame, measure: str, include_trainees: bool, include_locums: bool,
@@ -507,9 +531,16 @@ def running_record(appts: pd.DataFrame) -> pd.DataFrame:
 
 
 def record_verdict(value: float, previous_max: float, previous_month: str) -> Verdict:
-    """A 'record' claim: supported if the value exceeds every earlier month of the same series."""
-    reason = f"{value:,.0f} against the earlier maximum {previous_max:,.0f} ({month_label(previous_month)})"
-    return Verdict(SUPPORTED if value > previous_max else NOT_SUPPORTED, "workforce.record_verdict", reason)
+    """A 'record' claim: the rubric's ``record`` rule against every earlier month of the series."""
+    return verdicts.record(value, previous_max, month_label(previous_month))
+
+
+def latest_record_verdict(appts: pd.DataFrame) -> tuple[str, Verdict]:
+    """Is the latest month of the series a record? (the 'still true now?' check of claim 3)"""
+    rec = running_record(appts)
+    last = rec.iloc[-1]
+    return str(last["month"]), record_verdict(float(last["appointments"]), float(last["running_max_before"]),
+                                              last["running_max_before_month"])
 
 
 def claim_appointments_record(appts: pd.DataFrame, published: pd.DataFrame, claimed: float, month: str,
@@ -522,7 +553,7 @@ def claim_appointments_record(appts: pd.DataFrame, published: pd.DataFrame, clai
         if pub.empty:
             return _not_reproducible(f"no published total including COVID-19 vaccinations for {month_label(month)}", unit)
         value = float(pub["value"].iloc[0])
-        closeness = verdicts.close_to(claimed, value, rel_tol=0.02)
+        closeness = verdicts.rounds_to(claimed, value, precision("workforce-appointments-record"))
         reason = (f"including vaccinations, {month_label(month)} was {value:,.0f} (published estimate), "
                   f"{(value - claimed) / claimed:+.1%} from the claimed {claimed:,.0f}, so the claimed figure "
                   f"is not on this basis ({closeness.label} by closeness); no monthly series including "
@@ -540,13 +571,13 @@ def claim_appointments_record(appts: pd.DataFrame, published: pd.DataFrame, clai
     if pd.isna(r["running_max_before"]):
         return _not_reproducible(f"{month_label(month)} is the first month of the series: there is nothing earlier to beat", unit)
     rv = record_verdict(value, float(r["running_max_before"]), r["running_max_before_month"])
-    cv = verdicts.close_to(claimed, value, rel_tol=0.02)
+    cv = verdicts.rounds_to(claimed, value, precision("workforce-appointments-record"), "appointments")
     unflagged = rec[(~rec["flagged"]) & (rec["month"] < month)]
     robust = bool(value > unflagged["appointments"].max())
     later = rec[(rec["month"] > month) & (rec["appointments"] > value)]
     detail = (f"{value:,.0f} in {month_label(month)} against an earlier maximum of "
               f"{float(r['running_max_before']):,.0f} ({month_label(r['running_max_before_month'])})")
-    return ClaimResult(int(value), unit, verdicts.all_of(rv, cv, rule="workforce.record_and_size"), detail,
+    return ClaimResult(int(value), unit, verdicts.all_of(rv, cv), detail,
                        {"row": r, "robust_to_flags": robust,
                         "first_exceeded": later["month"].iloc[0] if not later.empty else None,
                         "first_exceeded_value": float(later["appointments"].iloc[0]) if not later.empty else None})
@@ -555,10 +586,10 @@ def claim_appointments_record(appts: pd.DataFrame, published: pd.DataFrame, clai
 # --------------------------------------------------------------------------- 12-month falls
 
 
-def twelve_month_windows(df: pd.DataFrame, target: float = 400.0, tol: float = 50.0) -> pd.DataFrame:
+def twelve_month_windows(df: pd.DataFrame, target: float, unit: float) -> pd.DataFrame:
     """Every pair of figures exactly 12 months apart, same measure and same vintage (via
-    :func:`compare`), for FTE and headcount measures; with whether the fall is within ``tol`` of
-    ``target``."""
+    :func:`compare`), for FTE and headcount measures; with whether the fall rounds to ``target`` at
+    the claim's own precision (``unit``), and whether either end was derived rather than stated."""
     rows = []
     counts = df[df["unit"].isin(["FTE", "headcount"])]
     for (measure, vintage), _ in counts.groupby(["measure", "vintage"], sort=True):
@@ -573,43 +604,41 @@ def twelve_month_windows(df: pd.DataFrame, target: float = 400.0, tol: float = 5
                     "measure": measure, "what": MEASURES[measure], "vintage": vintage,
                     "start": d, "end": end, "window": f"{month_label(d)} to {month_label(end)}",
                     "start_value": ch.baseline.value, "end_value": ch.comparison.value,
-                    "change": ch.change, "near_target": abs(ch.change + target) <= tol,
+                    "change": ch.change,
+                    "near_target": verdicts.rounds_to(-target, ch.change, unit).label == SUPPORTED,
                     "derived": "derived" in (ch.baseline.how_obtained, ch.comparison.how_obtained),
                 })
     cols = ["measure", "what", "vintage", "start", "end", "window", "start_value", "end_value", "change", "near_target", "derived"]
     return pd.DataFrame(rows, columns=cols).sort_values(["vintage", "measure", "start"]).reset_index(drop=True)
 
 
-def loss_verdict(windows: pd.DataFrame, target: float, tol: float, year: int) -> Verdict:
-    """'Loses ``target`` in a year': supported if every 12-month window ending in ``year`` shows a
-    fall within ``tol`` of it, partly if some do, not supported if none do."""
-    w = windows[windows["end"].str.startswith(f"{year}-")]
-    if w.empty:
-        return verdicts.not_reproducible(f"no 12-month window ending in {year} for this measure and vintage")
-    near = w[w["near_target"]]
-    falls = ", ".join(f"{r.window} {r.change:+,.0f}" for r in w.itertuples())
-    reason = f"{len(near)} of {len(w)} windows ending in {year} within {tol:g} of a fall of {target:g}: {falls}"
-    label = SUPPORTED if len(near) == len(w) else PARTLY if len(near) else NOT_SUPPORTED
-    return Verdict(label, "workforce.loss_verdict", reason)
+def loss_window_at(windows: pd.DataFrame, on_or_before: str):
+    """The latest 12-month window whose two ends are both stated (not derived) and which ends on or
+    before ``on_or_before`` (YYYY-MM): what a reader could have checked on that date. A derived end
+    is excluded because it may have been computed from the very change being checked."""
+    w = windows[(~windows["derived"]) & (windows["end"] <= on_or_before[:7])]
+    return None if w.empty else w.sort_values("end").iloc[-1]
 
 
 def claim_lost_400(df: pd.DataFrame, target: float, measure: str, include_trainees: bool, include_locums: bool,
-                   vintage: str, year: int, tol: float = 50.0) -> ClaimResult:
+                   vintage: str, on_or_before: str) -> ClaimResult:
+    """Claim 4, 'loses ``target`` in a year', judged on the latest stated 12-month window ending on or
+    before ``on_or_before``, with the rubric's ``rounds_to`` rule at the claim's precision."""
     definition = definition_label(measure, include_trainees, include_locums)
-    unit = f"change over 12 months ending in {year} (closest to -{target:g}), {definition}"
+    unit = f"change over the 12 months to the latest stated window up to {month_label(on_or_before[:7])}, {definition}"
     try:
         key = measure_key(measure, include_trainees, include_locums)
     except NoDatum as exc:
         return _not_reproducible(f"{definition}: {exc}", unit)
-    allw = twelve_month_windows(df, target, tol)
+    allw = twelve_month_windows(df, target, precision("workforce-lost-400"))
     w = allw[(allw["measure"] == key) & (allw["vintage"] == vintage)]
-    v = loss_verdict(w, target, tol, year)
-    if v.label == verdicts.NOT_REPRODUCIBLE:
-        return _not_reproducible(f"{definition}, {vintage} vintage: {v.reason}", unit)
-    wy = w[w["end"].str.startswith(f"{year}-")]
-    closest = wy.iloc[(wy["change"] + target).abs().argsort().iloc[0]]
-    return ClaimResult(round(float(closest["change"])), unit, v,
-                       f"closest window {closest['window']}: {closest['change']:+,.0f}", {"windows": w})
+    row = loss_window_at(w, on_or_before)
+    if row is None:
+        return _not_reproducible(f"{definition}, {vintage} vintage: no 12-month window with two stated ends up to "
+                                 f"{month_label(on_or_before[:7])}", unit)
+    v = verdicts.rounds_to(-target, float(row["change"]), precision("workforce-lost-400"), row["window"])
+    return ClaimResult(round(float(row["change"])), unit + f" ({row['window']})", v,
+                       f"{row['window']}: {row['change']:+,.0f}", {"windows": w, "window": row})
 
 
 # --------------------------------------------------------------------------- patients per GP
@@ -649,8 +678,8 @@ def claim_patients_per_gp(ratio: pd.DataFrame, published: pd.DataFrame, baseline
     pub = published[(published["figure"] == "patients_per_fte_fully_qualified_gp") & (published["date"] == c["date"])
                     & (published["vintage"] == c["vintage"])]
     if not pub.empty and definition.startswith("FTE, fully qualified GPs") and "excluding" not in definition:
-        parts.append(verdicts.close_to(float(pub["value"].iloc[0]), float(c["patients_per_gp"]), rel_tol=0.01))
-    v = verdicts.all_of(*parts, rule="workforce.patients_per_gp") if len(parts) > 1 else parts[0]
+        parts.append(verdicts.rederived(float(pub["value"].iloc[0]), float(c["patients_per_gp"])))
+    v = verdicts.all_of(*parts) if len(parts) > 1 else parts[0]
     detail = (f"{b['patients_per_gp']:,.0f} in {month_label(b['date'])}, {c['patients_per_gp']:,.0f} in "
               f"{month_label(c['date'])} ({change:+,.0f})")
     return ClaimResult(round(float(c["patients_per_gp"])), unit + f", {month_label(c['date'])}", v, detail,
