@@ -192,6 +192,55 @@ def count_as_of(df: pd.DataFrame, site: str, made: str, exclude: tuple[str, ...]
     return None if best is None else best[1]
 
 
+def patient_experience() -> pd.DataFrame:
+    return data.load("context_patient_experience")
+
+
+def _available_before(made: str) -> int:
+    """Latest publication year a claim dated ``made`` could have seen (a year-only date: the year before)."""
+    y = int(str(made)[:4])
+    return y - 1 if len(str(made)) == 4 else y
+
+
+def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, last_year: int | None) -> tuple[Verdict, dict]:
+    """The rubric's ``direction`` rule on the latest two published figures of one survey measure up to
+    ``last_year`` (publication year; None = all). A change that crosses a series break can at most
+    partly support a direction (the rubric's rule on methodology breaks)."""
+    rows = df[(df["survey"] == survey) & (df["measure"] == measure)].sort_values("year")
+    if last_year is not None:
+        rows = rows[rows["published_year"] <= last_year]
+    if len(rows) < 2:
+        return not_reproducible(f"{survey} {measure}: fewer than two published figures"), {}
+    a, b = rows.iloc[-2], rows.iloc[-1]
+    v = verdicts.direction(float(b["value"]) - float(a["value"]), claimed)
+    what = f"{measure.replace('_', ' ')}: {a['value']:g}% ({int(a['year'])}) to {b['value']:g}% ({int(b['year'])})"
+    if a["series"] != b["series"]:
+        v = verdicts.across_break(v, f"{what}, across a change of survey method ({a['series']} to {b['series']})")
+    else:
+        v = Verdict(v.label, v.rule, f"{what}; {v.reason}")
+    return v, {"year": int(b["year"]), "what": what}
+
+
+def survey_claim(df: pd.DataFrame, claim_id: str, survey: str, measures: list[str], claimed: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit`: a survey trend claim judged as of its date,
+    and again on the latest figures."""
+    made = str(claims.registry()[claim_id]["made"])
+    upto = _available_before(made)
+    then = [survey_direction(df, survey, m, claimed, upto) for m in measures]
+    latest = df[df["survey"] == survey].sort_values("year").iloc[-1]
+    now_measures = sorted(set(df[(df["survey"] == survey) & (df["series"] == latest["series"])]["measure"]))
+    now = [survey_direction(df, survey, m, claimed, None) for m in now_measures]
+    v_then = verdicts.all_of(*[v for v, _ in then]) if len(then) > 1 else then[0][0]
+    v_now = verdicts.all_of(*[v for v, _ in now]) if len(now) > 1 else now[0][0]
+    return {"reproduced": {"value": "; ".join(x["what"] for _, x in then if x), "unit": f"{survey.upper()} national figures"},
+            "verdict": v_then,
+            "as_of": {"date": str(max(x["year"] for _, x in then if x)),
+                      "figure": "; ".join(x["what"] for _, x in then if x),
+                      "why": f"the latest two figures published up to {upto}, the last year the claim could have seen"},
+            "now": {"verdict": v_now, "date": str(int(latest["year"])),
+                    "note": "; ".join(x["what"] for _, x in now if x) + f" (the current series, {latest['series']})"}}
+
+
 #: the data row of each Wolverhampton claim's own source (never its own benchmark)
 RWT_OWN_SOURCE = {"context-rwt-eight-practices": "hf2023", "context-rwt-nine-practices": "pulse2022"}
 
@@ -325,6 +374,25 @@ def timeline_chart(df: pd.DataFrame) -> alt.Chart:
         )
         .properties(width=440, height=240)
     )
+
+
+SURVEY_LABELS = {"gpps": "GP Patient Survey (England)", "bsa": "British Social Attitudes (Great Britain)"}
+
+
+def surveys_chart(df: pd.DataFrame) -> alt.FacetChart:
+    """One panel per survey; one line per measure and comparable series (never joined across a break)."""
+    frame = df.copy()
+    frame["survey_label"] = frame["survey"].map(SURVEY_LABELS)
+    frame["line"] = frame["measure"].str.replace("_", " ") + " (" + frame["series"] + ")"
+    base = alt.Chart(frame).encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("value:Q", title="Per cent of respondents", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("line:N", title="Measure (series)", legend=alt.Legend(orient="bottom", columns=1, labelLimit=420)),
+        detail="line:N",
+        tooltip=["survey_label:N", "measure:N", "series:N", "year:O", alt.Tooltip("value:Q", format=".1f"), "publisher:N"],
+    )
+    return (base.mark_line(point=True)).properties(width=300, height=220).facet(
+        column=alt.Column("survey_label:N", title=None)).resolve_scale(x="independent")
 
 
 def counts_chart(counts: pd.DataFrame, reference: str) -> alt.LayerChart:

@@ -142,6 +142,12 @@ def direction(change: float, claimed: str, low: float | None = None, high: float
     return Verdict(NOT_SUPPORTED, "direction", reason)
 
 
+def across_break(v: Verdict, what: str) -> Verdict:
+    """A direction read across a methodology break: at most partly supported (rubric, ``direction``)."""
+    label = PARTLY if v.label == SUPPORTED else v.label
+    return Verdict(label, v.rule, f"{what}: {v.reason}" + ("; at most partly supported across a break" if label == PARTLY else ""))
+
+
 def reported_effect(null: float, low: float, high: float, claimed: str) -> Verdict:
     """Does a claim report a study's effect ('reduction' or 'increase' relative to ``null``)
     faithfully, judged by the study's own interval? Fidelity only: certainty is judged apart."""
