@@ -27,11 +27,21 @@ def test_required_claim_ids_are_all_registered():
     assert not missing, f"claims removed from the registry: {missing}"
 
 
+def _tmp_rubric(tmp_path):
+    """A throwaway root: the real rubric, and a certainty entry for the test claim x-one."""
+    import shutil
+
+    shutil.copytree(ROOT / "rubric", tmp_path / "rubric")
+    with open(tmp_path / "rubric" / "certainty.yml", "a", encoding="utf-8") as fh:
+        fh.write("- id: x-one\n  reason: a test claim\n")
+
+
 def test_record_refuses_typed_verdicts(tmp_path, monkeypatch):
+    _tmp_rubric(tmp_path)
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "x.yml").write_text(
         "- id: x-one\n  chapter: x\n  claim: a claim\n  source: a source\n"
-        "  published: {value: 1, unit: thing}\n  section: x-sec\n"
+        "  published: {value: 1, unit: thing}\n  section: x-sec\n  made: '2023-01'\n"
     )
     monkeypatch.setenv("VERTINT_ROOT", str(tmp_path))
     with pytest.raises(claims.ClaimError, match="verdict must come from vertint.verdicts"):
@@ -42,12 +52,16 @@ def test_record_refuses_typed_verdicts(tmp_path, monkeypatch):
     assert rec["verdict"] == "supported" and rec["rule"] == "equals"
     bundle = claims.emit("x-one", {"value": 1, "unit": "thing"}, verdicts.equals(1, 1), "none")._repr_mimebundle_()
     assert claims.collect({"cells": [{"outputs": [{"data": {claims.MIME: bundle[claims.MIME]}}]}]})[0]["id"] == "x-one"
-    assert bundle["text/markdown"].startswith("```{admonition} Claim x-one: supported\n")
+    assert bundle["text/markdown"].startswith("```{admonition} Claim x-one: supported · certainty: not applicable\n")
+    assert rec["made"] == "2023-01" and rec["as_of"]["date"] == "2023-01" and rec["now"]["verdict"] == "supported"
+    claims.validate_records([rec], ROOT)
+    with pytest.raises(claims.ClaimError, match="claim 'x-one', field verdict"):
+        claims.validate_records([dict(rec, verdict="true")], ROOT)
 
 
 def test_duplicate_ids_are_refused(tmp_path):
     (tmp_path / "claims").mkdir()
-    rec = "- id: x-one\n  chapter: x\n  claim: c\n  source: s\n  published: {value: 1, unit: u}\n  section: s\n"
+    rec = "- id: x-one\n  chapter: x\n  claim: c\n  source: s\n  published: {value: 1, unit: u}\n  section: s\n  made: '2023'\n"
     (tmp_path / "claims" / "a.yml").write_text(rec)
     (tmp_path / "claims" / "b.yml").write_text(rec)
     with pytest.raises(claims.ClaimError, match="duplicate claim id 'x-one'"):
@@ -55,9 +69,10 @@ def test_duplicate_ids_are_refused(tmp_path):
 
 
 def test_collapsed_claims_fold_but_keep_the_record(tmp_path, monkeypatch):
+    _tmp_rubric(tmp_path)
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "x.yml").write_text(
-        "- id: x-one\n  chapter: x\n  claim: c\n  source: s\n  published: {value: 1, unit: u}\n  section: s\n")
+        "- id: x-one\n  chapter: x\n  claim: c\n  source: s\n  published: {value: 1, unit: u}\n  section: s\n  made: '2023'\n")
     monkeypatch.setenv("VERTINT_ROOT", str(tmp_path))
     shown = claims.emit("x-one", {"value": 1, "unit": "u"}, verdicts.not_reproducible("why"), "c", collapsed=True)
     bundle = shown._repr_mimebundle_()

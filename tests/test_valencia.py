@@ -152,26 +152,32 @@ def test_fmt_p():
 # --------------------------------------------------------------------------- the verdict on "did not outperform"
 
 
-def _verdict(counts, ties="exclude", alpha=0.05):
+def _verdict(counts, ties="exclude"):
     c = val.resolve_counts(counts)
-    return val.no_better_verdict(val.level_test(c), val.change_test(c, ties), alpha)
+    return val.no_better_verdict(val.level_test(c), val.change_test(c, ties))
 
 
-def test_published_counts_support_no_better():
+def test_published_counts_do_not_rule_out_an_advantage():
+    # a failed test is not evidence of no advantage: 11 of 20 leaves the share in Alzira's favour
+    # up to 74% (upper 90% bound), above the rubric's 65%, so the claim is only partly supported
     v = _verdict([])
-    assert v.label == verdicts.SUPPORTED and v.rule == "valencia.no_better_verdict"
+    assert v.label == verdicts.PARTLY and v.rule == "all_of"
     assert "11 of 20" in v.reason
+    c = val.resolve_counts([])
+    assert val.favour_upper(val.change_test(c, "exclude")) == pytest.approx(0.7413, abs=0.001)
 
 
 def test_verdict_flips_when_the_counts_favour_alzira():
     assert _verdict(["26", "5", "18", "2"]).label == verdicts.NOT_SUPPORTED  # both tests reject
-    assert _verdict(["26", "15", "18", "2"]).label == verdicts.PARTLY  # only the change rejects
+    # the change shows an advantage (not supported), the levels only fail to show one (partly): all_of gives partly
+    assert _verdict(["26", "15", "18", "2"]).label == verdicts.PARTLY
 
 
-def test_verdict_depends_on_alpha_and_ties():
-    # counting ties for Alzira gives 17 of 26, p = 0.0843: rejected at 0.1, not at 0.05
-    assert _verdict([], "favour", 0.05).label == verdicts.SUPPORTED
-    assert _verdict([], "favour", 0.1).label == verdicts.PARTLY
+def test_verdict_depends_on_ties_not_on_the_page_alpha():
+    # counting ties for Alzira gives 17 of 26, p = 0.0843: not an advantage at the rubric's 5% level,
+    # and 17 of 26 cannot rule one out either
+    assert _verdict([], "favour").label == verdicts.PARTLY
+    assert "17 of 26" in _verdict([], "favour").reason
 
 
 def test_describe_tests():
@@ -263,20 +269,19 @@ def test_kaiser_table_values():
 
 def test_kaiser_verdict_flips_with_cost_adjustment():
     kt = val.kaiser_table()
-    assert val.costs_similar_verdict(kt, "feachem2002").label == verdicts.PARTLY
-    assert val.costs_similar_verdict(kt, "unadjusted").label == verdicts.NOT_SUPPORTED
-    assert val.costs_similar_verdict(kt, "talbot_smith").label == verdicts.NOT_SUPPORTED
-    # a looser margin lets the unadjusted figures count as similar, but not the corrected ones
-    assert val.costs_similar_verdict(kt, "unadjusted", within=0.3).label == verdicts.PARTLY
-    assert val.costs_similar_verdict(kt, "feachem2002", within=0.5).label == verdicts.SUPPORTED
+    # Feachem adjusted: gap 9.6% of Kaiser's cost, 10.6% of the NHS's: within 10% on one base only
+    assert val.costs_similar_verdict(kt, "feachem2002", 0.10).label == verdicts.PARTLY
+    assert val.costs_similar_verdict(kt, "unadjusted", 0.10).label == verdicts.NOT_SUPPORTED
+    assert val.costs_similar_verdict(kt, "talbot_smith", 0.10).label == verdicts.NOT_SUPPORTED
+    assert val.costs_similar_verdict(kt, "feachem2002", 0.11).label == verdicts.SUPPORTED
     with pytest.raises(ValueError):
-        val.costs_similar_verdict(kt, "ppp")
+        val.costs_similar_verdict(kt, "ppp", 0.10)
 
 
 def test_kaiser_margin_matches_the_registered_claim():
     reg = yaml.safe_load((ROOT / "claims" / "valencia.yml").read_text(encoding="utf-8"))
     kaiser = next(r for r in reg if r["id"] == "valencia-kaiser-costs-similar")
-    assert kaiser["published"]["value"] == round(val.KAISER_WITHIN * 100)
+    assert kaiser["published"]["value"] == 10  # the claim's own "within 10%", read by the notebook
 
 
 # --------------------------------------------------------------------------- international

@@ -5,11 +5,45 @@ import pytest
 from vertint import verdicts as v
 
 
-def test_close_to_bands():
-    assert v.close_to(100, 104).label == v.SUPPORTED
-    assert v.close_to(100, 108).label == v.PARTLY
-    assert v.close_to(100, 111).label == v.NOT_SUPPORTED
-    assert v.close_to(888, 889.7, rel_tol=0.01).reason.startswith("relative difference 0.2%")
+def test_rederived_bands_come_from_the_rubric():
+    # rubric: supported within 5% of the published figure, partly within twice that
+    assert v.rederived(100, 104).label == v.SUPPORTED
+    assert v.rederived(100, 108).label == v.PARTLY
+    assert v.rederived(100, 111).label == v.NOT_SUPPORTED
+    assert v.rederived(888, 889.7).reason.startswith("published 888, re-derived 889.7: relative difference 0.2%")
+
+
+def test_rounds_to_follows_the_claims_precision():
+    # "400", stated to the nearest hundred: within 50 supported, within 150 partly
+    assert v.rounds_to(-400, -364, 100).label == v.SUPPORTED
+    assert v.rounds_to(-400, -450, 100).label == v.SUPPORTED
+    assert v.rounds_to(-400, -451, 100).label == v.PARTLY
+    assert v.rounds_to(-400, -243, 100).label == v.NOT_SUPPORTED  # 157 away
+    assert v.rounds_to(32_000_000, 31_990_119, 1_000_000).label == v.SUPPORTED
+
+
+def test_simple_fraction_bands():
+    third = 1 / 3
+    assert v.simple_fraction(third, 0.355).label == v.SUPPORTED  # July 2022, 35.5%
+    assert v.simple_fraction(third, 0.367).label == v.PARTLY  # nearest is two fifths, a neighbour
+    assert v.simple_fraction(third, 0.40).label == v.PARTLY
+    assert v.simple_fraction(third, 0.47).label == v.NOT_SUPPORTED  # nearest is a half
+    assert v.simple_fraction(third, 0.29).label == v.PARTLY  # nearest is a quarter
+    with pytest.raises(ValueError):
+        v.simple_fraction(0.37, 0.4)
+
+
+def test_within_share_reads_both_bases():
+    # Kaiser 1,951 vs NHS 1,764 (Feachem adjusted): 9.6% of Kaiser, 10.6% of the NHS
+    assert v.within_share(1764, 1951, 0.10).label == v.PARTLY
+    assert v.within_share(100, 105, 0.10).label == v.SUPPORTED
+    assert v.within_share(100, 130, 0.10).label == v.NOT_SUPPORTED
+
+
+def test_not_better_never_supports_on_a_failed_test_alone():
+    assert v.not_better(0.41, 0.74, "x").label == v.PARTLY  # no advantage shown, none ruled out
+    assert v.not_better(0.90, 0.58, "x").label == v.SUPPORTED  # an advantage beyond 65% is ruled out
+    assert v.not_better(0.01, 0.90, "x").label == v.NOT_SUPPORTED
 
 
 def test_direction_with_and_without_interval():
@@ -18,12 +52,18 @@ def test_direction_with_and_without_interval():
     assert v.direction(-5, "fall", -9, -1).label == v.SUPPORTED
     assert v.direction(-5, "fall", -9, 2).label == v.PARTLY
     assert v.direction(3, "fall", -1, 6).label == v.NOT_SUPPORTED
+    assert v.across_break(v.direction(-30, "fall"), "x").label == v.PARTLY
 
 
-def test_interval_excludes_for_ratios():
-    assert v.interval_excludes(1.0, 0.812, 0.997, "reduction").label == v.SUPPORTED
-    assert v.interval_excludes(1.0, 0.827, 1.377, "reduction").label == v.PARTLY
-    assert v.interval_excludes(1.0, 1.02, 1.3, "reduction").label == v.NOT_SUPPORTED
+def test_reported_effect_for_ratios():
+    assert v.reported_effect(1.0, 0.812, 0.997, "reduction").label == v.SUPPORTED
+    assert v.reported_effect(1.0, 0.827, 1.377, "reduction").label == v.PARTLY
+    assert v.reported_effect(1.0, 1.02, 1.3, "reduction").label == v.NOT_SUPPORTED
+
+
+def test_consistency_is_not_evidence():
+    assert v.consistency(False, "agree").label == v.NOT_REPRODUCIBLE
+    assert v.consistency(True, "contradict").label == v.NOT_SUPPORTED
 
 
 def test_equals_and_all_of():
@@ -34,10 +74,14 @@ def test_equals_and_all_of():
     refuted_rest_unknown = v.all_of(v.equals(1, 2), v.not_reproducible("no data"))
     assert refuted_rest_unknown.label == v.NOT_SUPPORTED
     assert v.all_of(v.not_reproducible("a"), v.not_reproducible("b")).label == v.NOT_REPRODUCIBLE
-    assert v.all_of(v.close_to(100, 108), v.not_reproducible("b")).label == v.PARTLY
+    assert v.all_of(v.rederived(100, 108), v.not_reproducible("b")).label == v.PARTLY
 
 
-def test_labels_are_fixed_words():
+def test_labels_and_rules_are_fixed():
     with pytest.raises(ValueError):
-        v.Verdict("mostly true", "x", "y")
+        v.Verdict("mostly true", "equals", "y")
+    with pytest.raises(ValueError, match="not declared in rubric"):
+        v.Verdict("supported", "my_own_rule", "y")
+    with pytest.raises(ValueError):
+        v.Verdict("not reproducible from public data", "equals", "y")
     assert v.not_reproducible("no data").label == "not reproducible from public data"

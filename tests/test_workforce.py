@@ -208,7 +208,7 @@ def test_definitions_table_has_both_reproducible_definitions(gp):
 
 def test_segmented_trend_on_current_points(gp):
     tr = wf.segmented_trend(gp)
-    assert tr.n == 20 and (tr.start, tr.end) == ("2021-03", "2025-05")
+    assert tr.n == 23 and (tr.start, tr.end) == ("2021-03", "2025-05")
     assert tr.break_date == "2023-09"  # the trough: 27,302
     assert tr.before_ci[1] < 0 < tr.after_ci[0]
     assert -400 < tr.slope_before < -200 and 450 < tr.slope_after < 800
@@ -254,15 +254,21 @@ def test_claim2_verdicts_by_definition(gp):
     third = 100 / 3
     labels = {args: wf.claim_salaried(gp, third, *args, "2024-09", "current").verdict.label
               for args in [("fte", False, True), ("headcount", False, True), ("headcount", True, True), ("fte", False, False)]}
+    # rubric simple_fraction: 40% and 36.75% are nearest two fifths (a neighbour of a third), 47% a half
     assert labels == {("fte", False, True): verdicts.PARTLY, ("headcount", False, True): verdicts.NOT_SUPPORTED,
-                      ("headcount", True, True): verdicts.SUPPORTED, ("fte", False, False): verdicts.NOT_REPRODUCIBLE}
+                      ("headcount", True, True): verdicts.PARTLY, ("fte", False, False): verdicts.NOT_REPRODUCIBLE}
+    # judged as of the claim (2023: the latest share before it is July 2022, 35.5% FTE): supported
+    assert wf.share_months(gp, "fte", False, True, "current")[:2] == ["2022-07", "2024-09"]
+    assert wf.claim_salaried(gp, third, "fte", False, True, "2022-07", "current").verdict.label == verdicts.SUPPORTED
 
 
 def test_share_near_boundaries():
-    assert wf.share_near(33.3, 38.3).label == verdicts.SUPPORTED
-    assert wf.share_near(33.3, 38.4).label == verdicts.PARTLY
-    assert wf.share_near(33.3, 43.4).label == verdicts.NOT_SUPPORTED
-    assert wf.share_near(33.3, 25.0).rule == "workforce.share_near"
+    # 'around a third' covers 29.2% to 36.7% (half-way to a quarter and to two fifths)
+    assert wf.share_near(33.3, 36.6).label == verdicts.SUPPORTED
+    assert wf.share_near(33.3, 36.7).label == verdicts.PARTLY
+    assert wf.share_near(33.3, 29.1).label == verdicts.PARTLY
+    assert wf.share_near(33.3, 46.0).label == verdicts.NOT_SUPPORTED
+    assert wf.share_near(33.3, 25.0).rule == "simple_fraction"
 
 
 # --------------------------------------------------------------------------- claim 3
@@ -304,7 +310,7 @@ def test_claim3_including_vaccinations_cannot_be_checked(appts, published):
 
 
 def test_twelve_month_windows(gp):
-    w = wf.twelve_month_windows(gp, 400, 50)
+    w = wf.twelve_month_windows(gp, 400, 100)
     got = {(r.measure, r.vintage, r.start): r.change for r in w.itertuples()}
     assert got[("fte_fully_qualified", "current", "2021-03")] == -369
     assert got[("fte_fully_qualified", "current", "2021-06")] == -442
@@ -314,16 +320,21 @@ def test_twelve_month_windows(gp):
     assert got[("fte_fully_qualified", "pre-aug-2021", "2018-09")] == 28315 - 28654
     # Sept 2015 has figures in two vintages; no window may pair them with anything of another vintage.
     assert not ((w["start"] == "2015-09") | (w["end"] == "2015-09")).any()
-    assert set(w.loc[w["near_target"], "change"]) == {-369, -442, -358, -408, -401}
+    assert got[("fte_fully_qualified", "current", "2021-09")] == 27556 - 27920 == -364
+    assert got[("fte_fully_qualified", "current", "2021-12")] == 27375 - 27848 == -473
+    # "400" to the nearest hundred: falls of 350 to 450 round to it
+    assert set(w.loc[w["near_target"], "change"]) == {-364, -369, -442, -358, -408, -401}
 
 
 def test_claim4_verdicts(gp):
-    default = wf.claim_lost_400(gp, 400, "fte", False, True, "current", 2022)
-    assert default.verdict.label == verdicts.PARTLY and default.value == -369
-    assert "2 of 3 windows ending in 2022" in default.verdict.reason
-    y2023 = wf.claim_lost_400(gp, 400, "fte", False, True, "current", 2023)
-    assert y2023.verdict.label == verdicts.NOT_SUPPORTED  # -464 and -254
-    hc = wf.claim_lost_400(gp, 400, "headcount", True, True, "current", 2022)
+    # as of the article (Nov 2022): the latest window with two stated ends is Sept 2021 to Sept 2022
+    default = wf.claim_lost_400(gp, 400, "fte", False, True, "current", "2022-11")
+    assert default.verdict.label == verdicts.SUPPORTED and default.value == -364
+    # Mar 2021 to Mar 2022 (-369) is never used: its start was derived by adding the reported fall
+    assert wf.claim_lost_400(gp, 400, "fte", False, True, "current", "2022-05").verdict.label == verdicts.NOT_REPRODUCIBLE
+    later = wf.claim_lost_400(gp, 400, "fte", False, True, "current", "2024-09")
+    assert later.value == 27966 - 27302 and later.verdict.label == verdicts.NOT_SUPPORTED  # Sept 2023 to Sept 2024: a rise
+    hc = wf.claim_lost_400(gp, 400, "headcount", True, True, "current", "2022-11")
     assert hc.verdict.label == verdicts.NOT_REPRODUCIBLE
 
 
@@ -390,8 +401,12 @@ def test_variant_notebook_run_changes_claim1(tmp_path):
     recs = {r["id"]: r for r in collect(json.loads(out.read_text(encoding="utf-8")))}
     assert len(recs) == 5
     c1 = recs["workforce-fte-fallen"]
-    assert (c1["verdict"], c1["reproduced"]["value"]) == (verdicts.NOT_SUPPORTED, 7565)
-    assert recs["workforce-salaried-third"]["reproduced"]["value"] == 36.7
+    # as of the claim (the latest headcount before the 2023 long read, Jan 2022): headcount including trainees rose
+    assert (c1["verdict"], c1["as_of"]["date"]) == (verdicts.NOT_SUPPORTED, "2022-01")
+    assert c1["reproduced"]["value"] == 4102
+    # still true now? Sept 2015 to Sept 2024: +7,565 (41,193 to 48,758): still not supported
+    assert c1["now"] == {"verdict": verdicts.NOT_SUPPORTED, "date": "2024-09", "note": c1["now"]["note"]}
+    assert "+7,565" in c1["now"]["note"]
     assert recs["workforce-lost-400"]["verdict"] == verdicts.NOT_REPRODUCIBLE
 
 

@@ -470,6 +470,13 @@ def kaiser_table() -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def kaiser_within() -> float:
+    """The margin of the Kaiser claim ("similar to within 10%"), from its registered published value."""
+    from . import claims
+
+    return float(claims.registry()["valencia-kaiser-costs-similar"]["published"]["value"]) / 100
+
+
 def costs_similar_verdict(table: pd.DataFrame, adjustment: str, within: float) -> Verdict:
     """Feachem et al.'s 'similar to within 10%' (``within`` = 0.10, the claim's own figure) under the
     chosen adjustment: the rubric's ``within_share`` rule, which reads the gap against both figures."""

@@ -287,6 +287,15 @@ def _not_reproducible(reason: str, unit: str) -> ClaimResult:
     return ClaimResult("not available", unit, verdicts.not_reproducible(reason), reason)
 
 
+def claim_month(made: str) -> str:
+    """The last month whose figures a claim dated ``made`` could have seen, YYYY-MM: the claim's own
+    month, or for a claim dated only by year, the December before (the rubric's timing rule)."""
+    made = str(made)
+    if len(made) == 4:
+        return f"{int(made) - 1}-12"
+    return check_month(made[:7], "made")
+
+
 def latest_month(df: pd.DataFrame, measure: str, vintage: str, on_or_before: str) -> str | None:
     """The latest month with a figure for ``measure`` in ``vintage`` on or before ``on_or_before``
     (a date YYYY-MM or YYYY-MM-DD): the figure a reader had when a claim was made."""
