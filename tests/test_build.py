@@ -84,8 +84,11 @@ def test_variant_goes_to_its_own_folder_and_changes_the_right_verdict(book_copy)
     variant = {c["id"]: c for c in json.loads((vdir / "claims.json").read_text())}
     assert default["workforce-fte-fallen"]["verdict"] == "supported"
     assert variant["workforce-fte-fallen"]["verdict"] == "not supported"
-    # 41,193 (Sept 2015) to 48,758 (Sept 2024), BJGP 2025 (Pettigrew et al.)
-    assert variant["workforce-fte-fallen"]["reproduced"]["value"] == 48758 - 41193
+    # as of the claim (Jan 2022, the latest headcount before the 2023 long read): +4,102
+    assert variant["workforce-fte-fallen"]["reproduced"]["value"] == 4102
+    # still true now? 41,193 (Sept 2015) to 48,758 (Sept 2024), BJGP 2025 (Pettigrew et al.): +7,565
+    assert variant["workforce-fte-fallen"]["now"]["verdict"] == "not supported"
+    assert "+7,565" in variant["workforce-fte-fallen"]["now"]["note"]
     proc = vertint(book_copy, "claims", "--variant", name)
     assert proc.returncode == 0, proc.stderr
     assert "workforce-fte-fallen" in proc.stdout and "not supported" in proc.stdout
