@@ -108,9 +108,9 @@ def test_claim_verdicts(est, yu):
     v = verdicts.all_of(verdicts.reported_effect(0, a["ci_low"], a["ci_high"], "reduction"),
                         verdicts.reported_effect(0, r["ci_low"], r["ci_high"], "reduction"))
     assert v.label == verdicts.SUPPORTED
-    assert adm.agreement(888, a["per_year"]).label == verdicts.SUPPORTED  # 889.7: 0.2%, within the rubric's 5%
-    assert adm.agreement(888, 960).label == verdicts.PARTLY  # 8.1%: within twice the tolerance
-    assert adm.agreement(888, 1000).label == verdicts.NOT_SUPPORTED  # 12.6%
+    assert verdicts.rederived(888, a["per_year"]).label == verdicts.SUPPORTED  # 889.7: 0.2%, within the rubric's 5%
+    assert verdicts.rederived(888, 960).label == verdicts.PARTLY  # 8.1%: within twice the tolerance
+    assert verdicts.rederived(888, 1000).label == verdicts.NOT_SUPPORTED  # 12.6%
     lo = adm.row(est, "lopes2017", "readmissions")
     sim = adm.similarity({"label": "a", "estimate": -0.021, "ci_low": -0.037, "ci_high": -0.0049, "null": 0.0},
                          {"label": "b", "estimate": lo["estimate"], "ci_low": lo["ci_low"], "ci_high": lo["ci_high"], "null": 1.0},

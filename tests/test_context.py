@@ -139,8 +139,8 @@ def test_swindon_months_and_threshold(sites):
     assert (s["practices"], s["handed_back"], s["patients"]) == (2, 2, 30000)
     assert (s["start"], s["end"], s["months"]) == ("2019-11", "2023-01", 38)
     assert context.swindon_published() == {"practices": 2, "months": 36}
-    assert context.at_least(36, 38, "x").label == verdicts.SUPPORTED
-    assert context.at_least(36, 36, "x").label == verdicts.NOT_SUPPORTED
+    assert verdicts.at_least(36, 38, "x").label == verdicts.SUPPORTED
+    assert verdicts.at_least(36, 36, "x").label == verdicts.NOT_SUPPORTED
 
 
 def test_months_between():

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from . import data
-from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, consistency, rederived
+from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, consistency
 
 Z975 = stats.norm.ppf(0.975)  # 1.959964...
 STUDIES = ("yu2020", "saunders2024", "lopes2017")
@@ -269,11 +269,6 @@ def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
 
 
 # --------------------------------------------------------------------------- verdicts
-
-
-def agreement(published: float, reproduced: float) -> Verdict:
-    """A re-derived figure against the published one (the rubric's ``rederived`` rule)."""
-    return rederived(published, reproduced)
 
 
 def savings_verdict(abstract_m: float, discussion_floor_m: float) -> Verdict:

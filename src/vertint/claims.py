@@ -43,6 +43,25 @@ def registry(root: Path | None = None) -> dict[str, dict]:
     return out
 
 
+def seen_up_to(claim_id: str) -> str:
+    """The last month (YYYY-MM) whose figures a claim could have seen: the month of its ``made`` date,
+    or for a claim dated only by year, the December before (the rubric's ``timing.as_of`` rule)."""
+    made = str(registry()[claim_id]["made"])
+    if len(made) == 4 and made.isdigit():
+        return f"{int(made) - 1}-12"
+    if len(made) >= 7 and made[4] == "-":
+        return made[:7]
+    raise ClaimError(f"claim {claim_id!r}: made={made!r} has no month or year to judge it as of")
+
+
+def precision(claim_id: str) -> float:
+    """The rounding unit a claim states its figure to (its ``precision`` in claims/*.yml)."""
+    rec = registry()[claim_id]
+    if "precision" not in rec:
+        raise ClaimError(f"claim {claim_id!r} declares no precision in claims/{rec['chapter']}.yml")
+    return float(rec["precision"]["unit"])
+
+
 def validate_records(records: list[dict], root: Path | None = None) -> None:
     """Check records against ``claims/claims.schema.json``; the error names the claim and field."""
     import jsonschema

@@ -153,11 +153,6 @@ def northumbria(df: pd.DataFrame) -> dict:
     return {"practices": int(len(rows)), "patients": int(rows["value"].sum())}
 
 
-def at_least(threshold: float, observed: float, what: str) -> Verdict:
-    """A claim of 'more than ``threshold``' (the rubric's ``at_least`` rule)."""
-    return verdicts.at_least(threshold, observed, what)
-
-
 def _month(text: str) -> tuple[int, int] | None:
     """'2022-03' -> (2022, 3); '2020' -> (2020, 7) (mid-year); 'undated' -> None."""
     text = str(text)
@@ -168,14 +163,13 @@ def _month(text: str) -> tuple[int, int] | None:
     return None
 
 
-def count_as_of(df: pd.DataFrame, site: str, made: str, exclude: tuple[str, ...] = ()) -> dict | None:
-    """The count of practices at ``site`` as it stood when a claim was made: the latest dated count
-    from an independent source (not in ``exclude``) on or before ``made``, if within the rubric's
-    window; else the nearest dated count after it within the window; else None."""
+def count_as_of(df: pd.DataFrame, site: str, upto: str, exclude: tuple[str, ...] = ()) -> dict | None:
+    """The count of practices at ``site`` as it stood in month ``upto`` (YYYY-MM, see
+    :func:`vertint.claims.seen_up_to`): the latest dated count from an independent source (not in
+    ``exclude``) on or before it, if within the rubric's window; else the nearest dated count after
+    it within the window; else None."""
     window = int(rubric.timing_param("count_window_months"))
-    m = _month(made)
-    if m is not None and len(str(made)) == 4:
-        m = (m[0], 1)  # a claim dated by year only: the counts as they stood at the start of that year
+    m = _month(upto)
     rows = df[(df["site"] == site) & (df["measure"] == "practices") & (~df["source_id"].isin(exclude))]
     best = None
     for r in rows.itertuples():
@@ -194,12 +188,6 @@ def count_as_of(df: pd.DataFrame, site: str, made: str, exclude: tuple[str, ...]
 
 def patient_experience() -> pd.DataFrame:
     return data.load("context_patient_experience")
-
-
-def _available_before(made: str) -> int:
-    """Latest publication year a claim dated ``made`` could have seen (a year-only date: the year before)."""
-    y = int(str(made)[:4])
-    return y - 1 if len(str(made)) == 4 else y
 
 
 def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, last_year: int | None) -> tuple[Verdict, dict]:
@@ -224,21 +212,23 @@ def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, 
 def survey_claim(df: pd.DataFrame, claim_id: str, survey: str, measures: list[str], claimed: str) -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: a survey trend claim judged as of its date,
     and again on the latest figures."""
-    made = str(claims.registry()[claim_id]["made"])
-    upto = _available_before(made)
-    then = [survey_direction(df, survey, m, claimed, upto) for m in measures]
+    upto = int(claims.seen_up_to(claim_id)[:4])
     latest = df[df["survey"] == survey].sort_values("year").iloc[-1]
     now_measures = sorted(set(df[(df["survey"] == survey) & (df["series"] == latest["series"])]["measure"]))
-    now = [survey_direction(df, survey, m, claimed, None) for m in now_measures]
-    v_then = verdicts.all_of(*[v for v, _ in then]) if len(then) > 1 else then[0][0]
-    v_now = verdicts.all_of(*[v for v, _ in now]) if len(now) > 1 else now[0][0]
-    return {"reproduced": {"value": "; ".join(x["what"] for _, x in then if x), "unit": f"{survey.upper()} national figures"},
+
+    def judge(ms: list[str], last_year: int | None) -> tuple[Verdict, str, list[int]]:
+        parts = [survey_direction(df, survey, m, claimed, last_year) for m in ms]
+        v = verdicts.all_of(*[p for p, _ in parts]) if len(parts) > 1 else parts[0][0]
+        return v, "; ".join(x["what"] for _, x in parts if x), [x["year"] for _, x in parts if x]
+
+    v_then, then_text, then_years = judge(measures, upto)
+    v_now, now_text, _ = judge(now_measures, None)
+    return {"reproduced": {"value": then_text, "unit": f"{survey.upper()} national figures"},
             "verdict": v_then,
-            "as_of": {"date": str(max(x["year"] for _, x in then if x)),
-                      "figure": "; ".join(x["what"] for _, x in then if x),
+            "as_of": {"date": str(max(then_years)) if then_years else str(upto), "figure": then_text,
                       "why": f"the latest two figures published up to {upto}, the last year the claim could have seen"},
             "now": {"verdict": v_now, "date": str(int(latest["year"])),
-                    "note": "; ".join(x["what"] for _, x in now if x) + f" (the current series, {latest['series']})"}}
+                    "note": f"{now_text} (the current series, {latest['series']})"}}
 
 
 #: the data row of each Wolverhampton claim's own source (never its own benchmark)
@@ -248,9 +238,8 @@ RWT_OWN_SOURCE = {"context-rwt-eight-practices": "hf2023", "context-rwt-nine-pra
 def rwt_benchmark(df: pd.DataFrame, claim_id: str, reference: str) -> dict | None:
     """The count a Wolverhampton claim is judged against: with ``reference='as_of'`` the independent
     dated count as it stood when the claim was made (:func:`count_as_of`); otherwise the named source."""
-    made = str(claims.registry()[claim_id]["made"])
     if reference == "as_of":
-        b = count_as_of(df, RWT, made, exclude=(RWT_OWN_SOURCE[claim_id],))
+        b = count_as_of(df, RWT, claims.seen_up_to(claim_id), exclude=(RWT_OWN_SOURCE[claim_id],))
         if b is not None:
             b["why"] = ("the independent dated count nearest the claim's date "
                         f"({'on or before it' if b['gap_months'] <= 0 else 'none earlier within the window; the next after it'})")
@@ -269,11 +258,12 @@ def describe_benchmark(b: dict | None) -> str:
     return f"{b['value']} practices ({b['source_title']}, {b['period']})"
 
 
-def rwt_claim(b: dict | None, claim_id: str) -> dict:
-    """Keyword arguments for :func:`vertint.claims.emit` for a Wolverhampton count claim."""
+def rwt_claim(df: pd.DataFrame, b: dict | None, claim_id: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` for a Wolverhampton count claim judged
+    against benchmark ``b`` (:func:`rwt_benchmark`), with the latest dated count as 'still true now?'."""
     rec = claims.registry()[claim_id]
     window = int(rubric.timing_param("count_window_months"))
-    dated = practice_counts(sites())
+    dated = practice_counts(df)
     dated = dated[(dated["period"] != "undated") & (dated["source_id"] != RWT_OWN_SOURCE[claim_id])]
     latest = dated.sort_values("period").iloc[-1] if not dated.empty else None
     now = None

@@ -25,8 +25,7 @@ import altair as alt
 import pandas as pd
 from scipy.stats import binomtest
 
-from . import data
-from . import verdicts
+from . import claims, data, verdicts
 from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, not_reproducible
 
 #: Order of the four numbers in the ``indicator_counts`` parameter.
@@ -472,8 +471,6 @@ def kaiser_table() -> pd.DataFrame:
 
 def kaiser_within() -> float:
     """The margin of the Kaiser claim ("similar to within 10%"), from its registered published value."""
-    from . import claims
-
     return float(claims.registry()["valencia-kaiser-costs-similar"]["published"]["value"]) / 100
 
 

@@ -29,14 +29,6 @@ from . import VertintError, claims, data, rubric, verdicts
 from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict
 
 CURRENT = "current"
-
-
-def precision(claim_id: str) -> float:
-    """The rounding unit a claim states its figure to (``precision`` in claims/workforce.yml)."""
-    rec = claims.registry()[claim_id]
-    if "precision" not in rec:
-        raise VertintError(f"claims/workforce.yml: claim {claim_id!r} declares no precision")
-    return float(rec["precision"]["unit"])
 #: Methodology vintages, as labelled in the data files (schema enum), with what each means.
 VINTAGES = {
     "current": "current methodology (Dec 2021 release, published Feb 2022; series revised back to Sept 2015)",
@@ -285,15 +277,6 @@ class ClaimResult:
 
 def _not_reproducible(reason: str, unit: str) -> ClaimResult:
     return ClaimResult("not available", unit, verdicts.not_reproducible(reason), reason)
-
-
-def claim_month(made: str) -> str:
-    """The last month whose figures a claim dated ``made`` could have seen, YYYY-MM: the claim's own
-    month, or for a claim dated only by year, the December before (the rubric's timing rule)."""
-    made = str(made)
-    if len(made) == 4:
-        return f"{int(made) - 1}-12"
-    return check_month(made[:7], "made")
 
 
 def latest_month(df: pd.DataFrame, measure: str, vintage: str, on_or_before: str) -> str | None:
@@ -562,7 +545,7 @@ def claim_appointments_record(appts: pd.DataFrame, published: pd.DataFrame, clai
         if pub.empty:
             return _not_reproducible(f"no published total including COVID-19 vaccinations for {month_label(month)}", unit)
         value = float(pub["value"].iloc[0])
-        closeness = verdicts.rounds_to(claimed, value, precision("workforce-appointments-record"))
+        closeness = verdicts.rounds_to(claimed, value, claims.precision("workforce-appointments-record"))
         reason = (f"including vaccinations, {month_label(month)} was {value:,.0f} (published estimate), "
                   f"{(value - claimed) / claimed:+.1%} from the claimed {claimed:,.0f}, so the claimed figure "
                   f"is not on this basis ({closeness.label} by closeness); no monthly series including "
@@ -580,7 +563,7 @@ def claim_appointments_record(appts: pd.DataFrame, published: pd.DataFrame, clai
     if pd.isna(r["running_max_before"]):
         return _not_reproducible(f"{month_label(month)} is the first month of the series: there is nothing earlier to beat", unit)
     rv = record_verdict(value, float(r["running_max_before"]), r["running_max_before_month"])
-    cv = verdicts.rounds_to(claimed, value, precision("workforce-appointments-record"), "appointments")
+    cv = verdicts.rounds_to(claimed, value, claims.precision("workforce-appointments-record"), "appointments")
     unflagged = rec[(~rec["flagged"]) & (rec["month"] < month)]
     robust = bool(value > unflagged["appointments"].max())
     later = rec[(rec["month"] > month) & (rec["appointments"] > value)]
@@ -639,13 +622,13 @@ def claim_lost_400(df: pd.DataFrame, target: float, measure: str, include_traine
         key = measure_key(measure, include_trainees, include_locums)
     except NoDatum as exc:
         return _not_reproducible(f"{definition}: {exc}", unit)
-    allw = twelve_month_windows(df, target, precision("workforce-lost-400"))
+    allw = twelve_month_windows(df, target, claims.precision("workforce-lost-400"))
     w = allw[(allw["measure"] == key) & (allw["vintage"] == vintage)]
     row = loss_window_at(w, on_or_before)
     if row is None:
         return _not_reproducible(f"{definition}, {vintage} vintage: no 12-month window with two stated ends up to "
                                  f"{month_label(on_or_before[:7])}", unit)
-    v = verdicts.rounds_to(-target, float(row["change"]), precision("workforce-lost-400"), row["window"])
+    v = verdicts.rounds_to(-target, float(row["change"]), claims.precision("workforce-lost-400"), row["window"])
     return ClaimResult(round(float(row["change"])), unit + f" ({row['window']})", v,
                        f"{row['window']}: {row['change']:+,.0f}", {"windows": w, "window": row})
 
