@@ -121,7 +121,7 @@ def assess(claim_id: str, root: Path | None = None) -> dict:
         if n:
             steps.append({"domain": "risk_of_bias", "steps": -n,
                           "reason": f"ROBINS-I overall {rob[worst]['overall']['judgement'].replace('_', ' ')} "
-                                    f"({rob[worst].get('citation', worst)}): {rob[worst]['overall']['reason']}"})
+                                    f"(study {worst}): {rob[worst]['overall']['reason']}"})
     for d in downgrades:
         if d.get("domain") not in cert["domains"] or int(d.get("steps", 0)) not in (1, 2) or not d.get("reason"):
             raise CertaintyError(f"rubric/certainty.yml: claim {claim_id!r}: each downgrade needs a domain of "

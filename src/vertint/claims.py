@@ -140,9 +140,9 @@ def certainty_text(cert: dict) -> str:
     if cert["level"] == certainty.NOT_APPLICABLE:
         return f"not applicable ({cert['reason']})"
     steps = "; ".join(f"{'down' if st['steps'] < 0 else 'up'} {abs(st['steps'])} for {st['domain'].replace('_', ' ')}: "
-                      f"{st['reason']}" for st in cert["steps"])
+                      f"{st['reason'].rstrip('.')}" for st in cert["steps"])
     start = f"starts {cert['start']} ({cert['evidence_type'].replace('_', ' ')})"
-    return f"**{cert['level']}** that {cert['question'][0].lower() + cert['question'][1:]} ({start}{'; ' + steps if steps else ''})"
+    return f"**{cert['level']}**. Question: {cert['question']} Judgement: {start}{'; ' + steps if steps else ''}."
 
 
 def markdown(rec: dict, collapsed: bool = False) -> str:

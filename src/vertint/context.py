@@ -367,22 +367,27 @@ def timeline_chart(df: pd.DataFrame) -> alt.Chart:
 
 
 SURVEY_LABELS = {"gpps": "GP Patient Survey (England)", "bsa": "British Social Attitudes (Great Britain)"}
+SERIES_LABELS = {"gpps-to-2023": "to 2023", "gpps-2024-new-series": "new questionnaire from 2024",
+                 "bsa-face-to-face-to-2019": "face to face, to 2019", "bsa-push-to-web-from-2021": "online and phone, from 2021"}
 
 
 def surveys_chart(df: pd.DataFrame) -> alt.FacetChart:
-    """One panel per survey; one line per measure and comparable series (never joined across a break)."""
+    """One panel per survey, one above the other; one line per measure and comparable series (never joined across a break)."""
     frame = df.copy()
     frame["survey_label"] = frame["survey"].map(SURVEY_LABELS)
-    frame["line"] = frame["measure"].str.replace("_", " ") + " (" + frame["series"] + ")"
+    frame["line"] = (frame["measure"].str.replace("_", " ").str.replace("gp ", "GP ") + " ("
+                     + frame["series"].map(SERIES_LABELS) + ")")
     base = alt.Chart(frame).encode(
-        x=alt.X("year:O", title="Year"),
+        x=alt.X("year:Q", title="Year", axis=alt.Axis(format="d", tickMinStep=1, labelOverlap=True), scale=alt.Scale(zero=False)),
         y=alt.Y("value:Q", title="Per cent of respondents", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("line:N", title="Measure (series)", legend=alt.Legend(orient="bottom", columns=1, labelLimit=420)),
+        color=alt.Color("line:N", title="Measure (series)", legend=alt.Legend(orient="bottom", columns=1, labelLimit=520)),
         detail="line:N",
         tooltip=["survey_label:N", "measure:N", "series:N", "year:O", alt.Tooltip("value:Q", format=".1f"), "publisher:N"],
     )
-    return (base.mark_line(point=True)).properties(width=300, height=220).facet(
-        column=alt.Column("survey_label:N", title=None)).resolve_scale(x="independent")
+    return (base.mark_line(point=True)).properties(width=520, height=200).facet(
+        row=alt.Row("survey_label:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start",
+                                                                    labelOrient="top", labelFontWeight="bold"))
+    ).resolve_scale(x="independent", color="independent")
 
 
 def counts_chart(counts: pd.DataFrame, reference: str) -> alt.LayerChart:

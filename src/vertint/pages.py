@@ -48,16 +48,16 @@ def ledger_markdown(records: list[dict], chapters: dict[str, str]) -> str:
         if not rows:
             continue
         out += [f"## {chapters.get(chapter, chapter)}", "",
-                "| Claim | Asserted (source, date) | Published | Reproduced (as of) | Fidelity | Certainty | Still true now? |",
-                "|---|---|---|---|---|---|---|"]
+                "| Claim | Asserted (source, date) | Published | Reproduced (as of) | Verdict: fidelity; certainty; still true now? |",
+                "|---|---|---|---|---|"]
         for r in rows:
             pub, rep = r["published"], r["reproduced"]
             out.append(
                 f"| {{ref}}`{r['id']} <{r['section']}>` | \u201c{_cell(r['claim'])}\u201d ({_cell(r['source'])}, {r['made']}) "
                 f"| {_cell(_value(pub['value']))} {_cell(pub['unit'])} "
                 f"| {_cell(_value(rep['value']))} {_cell(rep['unit'])} (as of {r['as_of']['date']}) "
-                f"| [{r['verdict']}]{{.vbadge .v-{r['verdict'].replace(' ', '-')}}} "
-                f"| {r['certainty']['level']} | {r['now']['verdict']} ({r['now']['date']}) |"
+                f"| [{r['verdict']}]{{.vbadge .v-{r['verdict'].replace(' ', '-')}}}; "
+                f"certainty {r['certainty']['level']}; now {r['now']['verdict']} ({r['now']['date']}) |"
             )
         out.append("")
     return "\n".join(out)
@@ -139,13 +139,13 @@ def rubric_markdown() -> str:
     lines += ["### Rules", ""]
     for name, spec in doc["rules"].items():
         lines += [f"`{name}`", f": {_cell(' '.join(str(spec['description']).split()))}", ""]
-    lines += ["### Parameters", "", "| Rule | Parameter | Value | Unit | Why | Reference |", "|---|---|---|---|---|---|"]
+    lines += ["### Parameters", ""]
     params = [("timing", k, v) for k, v in (doc["timing"].get("parameters") or {}).items()]
     params += [(rule, k, v) for rule, spec in doc["rules"].items() for k, v in (spec.get("parameters") or {}).items()]
     for rule, k, v in params:
         val = ", ".join(f"{x:.4g}" for x in v["value"]) if isinstance(v["value"], list) else f"{v['value']:g}"
-        lines.append(f"| `{rule}` | {_cell(v['label'])} (`{k}`) | {val} | {_cell(v['unit'])} "
-                     f"| {_cell(' '.join(str(v['reason']).split()))} | {_cell(v['reference'])} |")
+        lines += [f"`{rule}.{k}` = {val} ({_cell(v['unit'])})",
+                  f": **{_cell(v['label'])}.** {_cell(' '.join(str(v['reason']).split()))} *Reference:* {_cell(v['reference'])}", ""]
     cert = doc["certainty"]
     lines += ["", "### Certainty of the evidence", "", _cell(" ".join(str(cert["reason"]).split())), "",
               f"Levels: {', '.join(cert['levels'])}. Starting levels: "
