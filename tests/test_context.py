@@ -38,8 +38,10 @@ OTHER_IDS = [
 #: silently disappear. Add to this list when you add a claim to claims/context.yml.
 EXPECTED_IDS = [
     "context-rwt-eight-practices", "context-rwt-nine-practices", "context-symphony-practices",
-    "context-swindon-handback", "context-wales-885", "context-mapping-mean",
-    "context-nihr-interviews", "context-nihr-sites", "context-nihr-two-of-three", "context-nihr-back-office",
+    "context-swindon-handback", "context-wales-885", "context-hf-trusts-greater-role",
+    "context-hf-uk-range-of-models", "context-pulse-dhsc-visit", "context-mapping-mean",
+    "context-nihr-interviews", "context-nihr-sites", "context-nihr-growing-workload", "context-nihr-two-of-three",
+    "context-nihr-back-office",
     "context-pe-gms-2030", "context-pe-6bn", "context-pe-majority-scaled",
     "context-scaled-21-models", "context-scaled-four-types", "context-scaled-five-functions",
     "context-scaled-mirrored", "context-scaled-20-years",
@@ -59,6 +61,10 @@ DEFAULT_VERDICTS = {
     "context-swindon-handback": verdicts.SUPPORTED,
     "context-wales-885": verdicts.NOT_SUPPORTED,
     "context-mapping-mean": verdicts.SUPPORTED,
+    "context-hf-trusts-greater-role": verdicts.SUPPORTED,
+    "context-hf-uk-range-of-models": verdicts.SUPPORTED,
+    "context-pulse-dhsc-visit": verdicts.PARTLY,
+    "context-nihr-growing-workload": verdicts.PARTLY,
     "context-nihr-interviews": verdicts.SUPPORTED,
     "context-nihr-sites": verdicts.SUPPORTED,
     "context-scaled-21-models": verdicts.SUPPORTED,
@@ -384,7 +390,7 @@ def test_notebook_emits_every_expected_claim_once_with_computed_verdicts(execute
         if cid in NOT_REPRODUCIBLE_IDS:
             assert rec["rule"] == "not_reproducible"
         else:  # data decide it: a rule function made the verdict, never a typed string
-            assert rec["rule"] in {"equals", "rounds_to", "rederived", "all_of", "at_least", "direction"}, cid
+            assert rec["rule"] in {"equals", "rounds_to", "rederived", "all_of", "at_least", "direction", "named_places"}, cid
     assert executed["context-mapping-mean"]["reproduced"]["value"] == 3.27
     assert executed["context-wales-885"]["reproduced"]["value"] == 785.4
 
@@ -409,3 +415,42 @@ def test_site_table_never_benchmarks_against_the_claims_under_review(sites):
     assert t.loc["England", "Practices (latest)"].startswith("85 (2021-03-31")
     grid = context.checklist_display(context.checklist(context.checklist_items(), context.site_evidence()))
     assert (grid["RWT"] == "✓").sum() == 5 and (grid["NPC"] == "✓").sum() == 0
+
+
+# --------------------------------------------------------------------------- statements audited from the seeds
+
+
+def test_trusts_trend_matches_the_mapping_abstract():
+    # Sidhu et al. 2023 abstract: "At 31 March 2021, 26 NHS trusts ... The earliest vertical
+    # integration between trusts and general practices was in 2015"
+    t = context.trusts_trend(context.sites())
+    assert (t["first_year"], t["after"], t["census"]) == (2015, 26, "2021-03-31")
+    assert context.trusts_claim(context.sites())["verdict"].label == verdicts.SUPPORTED
+
+
+def test_visit_is_dated_the_year_before_it_was_reported():
+    # Pulse cover feature (2022): the visit "last year ... in November"; MiP, 4 March 2022: "revealed yesterday"
+    s = context.sites()
+    assert context.event_years(s, context.RWT, "dhsc_visits") == [(2021, "press")]
+    assert context.event_years(s, context.RWT, "dhsc_visits_reported") == [(2022, "press")]
+    v = context.visit_claim(s, "context-pulse-dhsc-visit")["verdict"]
+    assert v.label == verdicts.PARTLY and "not in 2022" in v.reason
+
+
+def test_named_places_each_have_a_site():
+    assert context.places_shown(context.sites()) == {p: True for p in ("Somerset", "Wolverhampton", "Northumberland", "North Wales")}
+    assert verdicts.named_places({"A": True, "B": False}, "x").label == verdicts.PARTLY
+    assert verdicts.named_places({"A": False}, "x").label == verdicts.NOT_SUPPORTED
+
+
+def test_workload_growth_recomputed_from_the_csv():
+    import csv
+
+    rows = {r["month"]: int(r["appointments"]) for r in csv.DictReader((ROOT / "data" / "workforce_appointments_monthly.csv").open())}
+    same_release = (rows["2018-11"] + rows["2018-12"]) / (rows["2017-11"] + rows["2017-12"]) - 1
+    from vertint import workforce
+
+    w = context.workload_claim(workforce.load_appointments(), "context-nihr-growing-workload")
+    assert f"{same_release:+.1%}" in w["reproduced"]["value"]
+    assert w["as_of"]["date"] == "2019-12"
+    assert w["verdict"].label == verdicts.PARTLY  # the full-year comparison crosses a coverage change

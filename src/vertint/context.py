@@ -22,6 +22,8 @@ SWINDON = "Great Western Hospitals (Swindon)"
 WALES = "Wales: health-board-managed practices"
 NORTH_WALES = "North Wales: Betsi Cadwaladr managed practices"
 ENGLAND = "England: national mapping"
+#: rows that record an event or a date rather than a count (not "figures" in the site table)
+EVENT_MEASURES = ("earliest_integration_year", "dhsc_visits", "dhsc_visits_reported")
 #: the sites described against the 2013 checklist (the national mapping is not a site)
 CHECKLIST_SITES = [RWT, SHS, NORTHUMBRIA, SWINDON, WALES]
 #: the countries the 2013 report says mirror the move to larger-scale primary care
@@ -320,7 +322,7 @@ def site_table(df: pd.DataFrame) -> pd.DataFrame:
     (excluding the documents under review, whose figures are what is being checked)."""
     rows = []
     for site, (where, model) in SITE_MODEL.items():
-        sel = df[df["site"] == site]
+        sel = df[(df["site"] == site) & ~df["measure"].isin(EVENT_MEASURES)]
         prac, pats = _latest(sel, "practices"), _latest(sel, "patients")
         if site == NORTHUMBRIA:
             npc = northumbria(df)
@@ -546,3 +548,92 @@ def other_claims(reg: dict | None = None) -> list[dict]:
                     "verdict": not_reproducible(reason),
                     "caveat": OTHER_CAVEAT})
     return out
+
+
+# --------------------------------------------------------------------------- statements audited from the seeds
+
+#: the places the long read names, and the site rows that show an arrangement there
+NAMED_PLACES = {"Somerset": SHS, "Wolverhampton": RWT, "Northumberland": NORTHUMBRIA, "North Wales": NORTH_WALES}
+#: measures that show a site running practices (a count of practices, contracts or patients)
+RUNNING_MEASURES = ("practices", "contracts", "patients")
+
+
+def trusts_trend(df: pd.DataFrame) -> dict:
+    """Trusts running practices: none before the earliest integration the national mapping found,
+    and the mapping's count at its census date."""
+    first = int(figure(df, ENGLAND, "earliest_integration_year", "sidhu2023"))
+    census = df[(df["site"] == ENGLAND) & (df["measure"] == "trusts")].iloc[0]
+    return {"first_year": first, "before_year": first - 1, "before": 0,
+            "after": int(census["value"]), "census": str(census["period"])}
+
+
+def trusts_claim(df: pd.DataFrame) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit`: 'some trusts are already playing a greater role'."""
+    t = trusts_trend(df)
+    v = verdicts.direction(t["after"] - t["before"], "rise")
+    return {"reproduced": {"value": f"{t['before']} → {t['after']}",
+                           "unit": f"trusts running practices, before {t['first_year']} → {t['census']}"},
+            "verdict": v,
+            "as_of": {"date": t["census"], "figure": f"{t['after']} trusts",
+                      "why": "the only national count, the peer-reviewed mapping at its census date, before the claim"}}
+
+
+def places_shown(df: pd.DataFrame) -> dict[str, bool]:
+    """For each place the long read names: does a dated or undated source show a site there running practices?"""
+    return {place: bool(((df["site"] == site) & df["measure"].isin(RUNNING_MEASURES) & (df["value"] > 0)).any())
+            for place, site in NAMED_PLACES.items()}
+
+
+def event_years(df: pd.DataFrame, site: str, measure: str) -> list[tuple[int, str]]:
+    """(year, source kind) for every dated row recording an event (``measure``) at a site."""
+    sel = df[(df["site"] == site) & (df["measure"] == measure)].dropna(subset=["year"])
+    return [(int(y), str(k)) for y, k in zip(sel["year"], sel["source_kind"])]
+
+
+def visit_claim(df: pd.DataFrame, claim_id: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit`: 'visited by officials last year', in two
+    parts: that the visit happened, and that it happened in the year before the claim's own year."""
+    year = int(str(claims.registry()[claim_id]["made"])[:4]) - 1
+    dated = event_years(df, RWT, "dhsc_visits")
+    v = verdicts.all_of(verdicts.dated_event("the officials' visit", dated),
+                        verdicts.dated_event("the officials' visit", dated, (year, year)))
+    reported = event_years(df, RWT, "dhsc_visits_reported")
+    return {"reproduced": {"value": ", ".join(str(y) for y, _ in dated) or "undated",
+                           "unit": f"year of the visit (first reported {', '.join(str(y) for y, _ in reported) or 'never'})"},
+            "verdict": v}
+
+
+def workload_claim(appts: pd.DataFrame, claim_id: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit`: 'growing workload', read as appointments.
+
+    As of the claim: (a) the same calendar months a year apart within one release and one coverage
+    basis, first-published months excluded; (b) the last full year before the claim against the year
+    before, which crosses a release and coverage change, so at most partly supported."""
+    upto = claims.seen_up_to(claim_id)
+    a = appts[(appts["month"] <= upto) & ~appts["first_published"].astype(bool)].copy()
+    a["year"] = a["month"].str[:4].astype(int)
+    a["mm"] = a["month"].str[5:]
+    parts, figures = [], []
+    for (release, coverage), g in a.groupby(["release", "coverage"], sort=True):
+        pairs = g.merge(g.assign(year=g["year"] - 1), on=["mm", "year"], suffixes=("", "_next"))
+        if pairs.empty:
+            continue
+        before, after = float(pairs["appointments"].sum()), float(pairs["appointments_next"].sum())
+        months = ", ".join(f"{m}" for m in pairs["month"])
+        parts.append(verdicts.direction(after - before, "rise"))
+        figures.append(f"{after / before - 1:+.1%} in the same months a year later ({months}; {release}, {coverage})")
+    last = int(upto[:4])
+    shared = a[a["year"] == last]["mm"].pipe(set) & a[a["year"] == last - 1]["mm"].pipe(set)
+    yr = a[a["mm"].isin(shared) & a["year"].isin([last - 1, last])].groupby("year")["appointments"].sum()
+    if len(yr) == 2:
+        change = float(yr[last] - yr[last - 1])
+        parts.append(verdicts.across_break(verdicts.direction(change, "rise"), f"{last - 1} → {last}, same months"))
+        figures.append(f"{yr[last] / yr[last - 1] - 1:+.1%} from {last - 1} to {last} ({len(shared)} months in both years, "
+                       "across a release and coverage change)")
+    if not parts:
+        return {"reproduced": {"value": "not available", "unit": "appointments"},
+                "verdict": not_reproducible(f"no comparable appointment months up to {upto}")}
+    return {"reproduced": {"value": "; ".join(figures), "unit": "appointments in general practice (excluding COVID-19 vaccinations)"},
+            "verdict": verdicts.all_of(*parts),
+            "as_of": {"date": upto, "figure": "; ".join(figures),
+                      "why": "months up to the December before the claim's year, first-published months excluded"}}

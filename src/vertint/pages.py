@@ -143,7 +143,8 @@ def rubric_markdown() -> str:
     params = [("timing", k, v) for k, v in (doc["timing"].get("parameters") or {}).items()]
     params += [(rule, k, v) for rule, spec in doc["rules"].items() for k, v in (spec.get("parameters") or {}).items()]
     for rule, k, v in params:
-        val = ", ".join(f"{x:.4g}" for x in v["value"]) if isinstance(v["value"], list) else f"{v['value']:g}"
+        items = v["value"] if isinstance(v["value"], list) else [v["value"]]
+        val = ", ".join(f"{x:.4g}" if isinstance(x, (int, float)) else str(x) for x in items)
         lines += [f"`{rule}.{k}` = {val} ({_cell(v['unit'])})",
                   f": **{_cell(v['label'])}.** {_cell(' '.join(str(v['reason']).split()))} *Reference:* {_cell(v['reference'])}", ""]
     cert = doc["certainty"]

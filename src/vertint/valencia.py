@@ -367,24 +367,10 @@ def capitation_check(tl: pd.DataFrame) -> dict:
 
 
 def event_verdict(tl: pd.DataFrame, event: str, years: tuple[int, int] | None = None) -> Verdict:
-    """Is an event documented (within ``years`` if given)? Supported if a peer-reviewed or official
-    source dates it there; partly supported if only press or provider sources do; not supported if the
-    sources date it elsewhere or not at all."""
-    rows = tl[tl["event"] == event]
-    if rows.empty:
-        return Verdict(NOT_SUPPORTED, "dated_event", f"no source in the timeline documents {event!r}")
-    dated = rows.dropna(subset=["year"])
-    inside = dated if years is None else dated[(dated["year"] >= years[0]) & (dated["year"] <= years[1])]
-    span = "" if years is None else f" between {years[0]} and {years[1]}"
-    if inside.empty:
-        found = ", ".join(str(int(y)) for y in sorted(dated["year"].unique()))
-        return Verdict(NOT_SUPPORTED, "dated_event", f"{event!r} is dated {found or 'nowhere'}, not{span}")
-    kinds = sorted(set(inside["kind"]), key=KIND_ORDER.index)
-    when = ", ".join(str(int(y)) for y in sorted(inside["year"].unique()))
-    reason = f"{event!r} dated {when}{span and ' (claim: ' + span.strip() + ')'} by {len(inside)} source(s): {', '.join(kinds)}"
-    if any(k in STRONG_KINDS for k in kinds):
-        return Verdict(SUPPORTED, "dated_event", reason)
-    return Verdict(PARTLY, "dated_event", reason + " (press or provider only)")
+    """Is an event documented (within ``years`` if given)? The rubric's ``dated_event`` rule over the
+    timeline's dated rows for ``event``."""
+    rows = tl[tl["event"] == event].dropna(subset=["year"])
+    return verdicts.dated_event(repr(event), [(int(y), k) for y, k in zip(rows["year"], rows["kind"])], years)
 
 
 # --------------------------------------------------------------------------- the evidence grades
@@ -521,19 +507,11 @@ def international_display(intl: pd.DataFrame) -> pd.DataFrame:
 def merging_verdict(intl: pd.DataFrame) -> Verdict:
     """'Similar merging ... has happened in Spain, the US, New Zealand and Denmark': each named country
     counts if any of its rows is a merger in form (single provider, public merger, integrated
-    insurer-provider). Supported if all named countries do, not supported if none does, else partly."""
+    insurer-provider); the rubric's ``named_places`` rule."""
     named = intl[intl["named_in_claim"].astype(bool)]
     by_country = named.groupby("country", sort=True)["form"].apply(list)
-    merged = [c for c, forms in by_country.items() if any(f in MERGING_FORMS for f in forms)]
-    unassessed = [c for c, forms in by_country.items() if all(f == "not assessed" for f in forms)]
-    other = [c for c in by_country.index if c not in merged and c not in unassessed]
-    reason = (f"merger in form: {', '.join(merged) or 'none'}; cooperation without merger: {', '.join(other) or 'none'}; "
-              f"not assessed: {', '.join(unassessed) or 'none'}")
-    if len(merged) == len(by_country):
-        return Verdict(SUPPORTED, "named_countries", reason)
-    if not merged:
-        return Verdict(NOT_SUPPORTED, "named_countries", reason)
-    return Verdict(PARTLY, "named_countries", reason)
+    return verdicts.named_places({c: any(f in MERGING_FORMS for f in forms) for c, forms in by_country.items()},
+                                 "merger in form")
 
 
 # --------------------------------------------------------------------------- display helpers

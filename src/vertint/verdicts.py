@@ -204,6 +204,40 @@ def record(value: float, previous_max: float, previous_label: str) -> Verdict:
     return Verdict(SUPPORTED if value > previous_max else NOT_SUPPORTED, "record", reason)
 
 
+def dated_event(event: str, dated: list[tuple[int, str]], years: tuple[int, int] | None = None) -> Verdict:
+    """'An event happened (between ``years``)': ``dated`` holds (year, source kind) for each source
+    that dates the event. Supported if a source of a strong kind (rubric) dates it in the span,
+    partly supported if only other kinds do, not supported if the sources date it elsewhere or not
+    at all."""
+    strong = rubric.param("dated_event", "strong_kinds")
+    span = "" if years is None else f" between {years[0]} and {years[1]}" if years[0] != years[1] else f" in {years[0]}"
+    if not dated:
+        return Verdict(NOT_SUPPORTED, "dated_event", f"no source dates {event}")
+    inside = [(y, k) for y, k in dated if years is None or years[0] <= y <= years[1]]
+    if not inside:
+        found = ", ".join(str(y) for y in sorted({y for y, _ in dated}))
+        return Verdict(NOT_SUPPORTED, "dated_event", f"{event} is dated {found}, not{span}")
+    kinds = sorted({k for _, k in inside})
+    when = ", ".join(str(y) for y in sorted({y for y, _ in inside}))
+    reason = f"{event} dated {when}{span and ' (claim:' + span + ')'} by {len(inside)} source(s): {', '.join(kinds)}"
+    if any(k in strong for k in kinds):
+        return Verdict(SUPPORTED, "dated_event", reason)
+    return Verdict(PARTLY, "dated_event", reason + f" (no {' or '.join(strong)} source)")
+
+
+def named_places(shown: dict[str, bool], what: str) -> Verdict:
+    """'X has happened in A, B and C': ``shown`` says, for each named place, whether a source shows
+    X there in form. Supported if every place does, not supported if none does, else partly."""
+    yes = [p for p, ok in shown.items() if ok]
+    no = [p for p, ok in shown.items() if not ok]
+    reason = f"{what}: shown in {', '.join(yes) or 'none'}; not shown in {', '.join(no) or 'none'}"
+    if not no:
+        return Verdict(SUPPORTED, "named_places", reason)
+    if not yes:
+        return Verdict(NOT_SUPPORTED, "named_places", reason)
+    return Verdict(PARTLY, "named_places", reason)
+
+
 def all_of(*verdicts: Verdict) -> Verdict:
     """Combine verdicts on parts of one claim.
 
