@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import yaml
 import pytest
-import yaml
 
 from vertint import claims, context, data, verdicts
 from vertint.runner import load_matrix, notebook_parameters
@@ -195,8 +194,10 @@ def test_qualitative_counts_and_links():
     assert qc == {"challenges": 6, "advantages": 5, "takeaways": 3, "sites": 3, "interviews": 52, "meetings": 4}
     table = context.qualitative_table(q, ("challenge",))
     assert len(table) == 6 and table["source"].str.match(r"^\[.+\]\(https?://").all()
-    md = context.markdown_table(table)
-    assert md.count("\n") == len(table) + 2
+    from vertint.nb import Table
+
+    page = Table(table)._repr_html_()
+    assert page.count("<tr>") == len(table) + 1 and page.count('<a href="http') == len(table)
 
 
 def test_published_parts():

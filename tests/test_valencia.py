@@ -4,12 +4,10 @@ code under test."""
 
 from __future__ import annotations
 
-import math
 import shutil
 from math import comb
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 

@@ -24,6 +24,7 @@ import yaml
 from conftest import data_root
 from vertint import data, verdicts
 from vertint import workforce as wf
+from vertint.nb import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = ["workforce_gp_datapoints", "workforce_appointments_monthly", "workforce_registered_patients",
@@ -438,9 +439,9 @@ def test_charts_mark_breaks_and_are_deterministic(gp, appts, patients, published
 
 
 def test_table_formats_numbers():
-    t = wf.Table(pd.DataFrame({"a": [1398.0, float("nan")], "change": [-1398.0, 7565.0], "ok": [True, False]}))
+    t = Table(pd.DataFrame({"a": [1398.0, float("nan")], "change": [-1398.0, 7565.0], "ok": [True, False]}))
     f = t.formatted()
-    assert f["a"].tolist() == ["1,398", "–"] and f["change"].tolist() == ["-1,398", "+7,565"] and f["ok"].tolist() == ["yes", "no"]
+    assert f["a"].tolist() == ["1,398", "not available"] and f["change"].tolist() == ["-1,398", "+7,565"] and f["ok"].tolist() == ["yes", "no"]
 
 
 def test_edge_parameters(gp, appts, published):

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from . import data
+from .charts import GREY
 from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, consistency
 
 Z975 = stats.norm.ppf(0.975)  # 1.959964...
@@ -328,6 +329,6 @@ def forest_chart(table: pd.DataFrame, pooled: dict | None, scale: str, outcome_l
         x="ratio_shown:Q", color="kind:N", shape=alt.Shape("kind:N", title=None),
         tooltip=["study:N", "design:N", "conversion:N", alt.Tooltip("ratio_shown:Q", title="estimate", format=".3f"),
                  alt.Tooltip("ci_low_shown:Q", title="95% CI low", format=".3f"), alt.Tooltip("ci_high_shown:Q", title="95% CI high", format=".3f")])
-    null = alt.Chart(pd.DataFrame({"x": [display(1.0, scale)]})).mark_rule(strokeDash=[4, 4], color="#5f6b73").encode(x="x:Q")
+    null = alt.Chart(pd.DataFrame({"x": [display(1.0, scale)]})).mark_rule(strokeDash=[4, 4], color=GREY).encode(x="x:Q")
     data_out = df[["study", "kind", "ratio", "ci_low", "ci_high"] + [c for c in ("design", "conversion") if c in df]]
     return alt.layer(bars, pts, null).properties(height=40 * len(df) + 20), data_out

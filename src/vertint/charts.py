@@ -17,6 +17,9 @@ import altair as alt
 import pandas as pd
 
 PALETTE = ["#1f5f8b", "#d1603d", "#4d8b31", "#8c6bb1", "#b8860b", "#5f6b73"]
+#: named roles in the palette, for chapter charts (no chapter module types a colour)
+BLUE, ORANGE, GREEN, PURPLE, GOLD, GREY = PALETTE
+INK = "#222222"  # near-black, for fitted lines drawn over data
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -50,7 +53,7 @@ def embed_html(spec: dict, key: str, alt_text: str, data: pd.DataFrame | None = 
     div = chart_id(key)
     spec_json = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str).replace("</", "<\\/")
     parts = [
-        f'<div class="vertint-figure">',
+        '<div class="vertint-figure">',
         f'<div id="{div}" class="vertint-chart" role="img" aria-label="{html.escape(alt_text, quote=True)}"></div>',
         "<script>",
         f'vegaEmbed("#{div}", {spec_json}, {{"actions": false, "renderer": "svg"}})'

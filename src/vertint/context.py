@@ -11,8 +11,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from . import claims, data
-from . import rubric, verdicts
+from . import claims, data, rubric, verdicts
+from .nb import NA
 from .verdicts import Verdict, not_reproducible
 
 RWT = "Royal Wolverhampton"
@@ -274,7 +274,7 @@ def rwt_claim(df: pd.DataFrame, b: dict | None, claim_id: str) -> dict:
                "note": f"the latest dated count: {int(latest['value'])} practices ({latest['source_title']}, {latest['period']})"}
     if b is None:
         reason = f"no independent dated count of the trust's practices within {window} months of {rec['made']}"
-        return {"reproduced": {"value": "not available", "unit": "practices"}, "verdict": not_reproducible(reason),
+        return {"reproduced": {"value": NA, "unit": "practices"}, "verdict": not_reproducible(reason),
                 "as_of": {"date": str(rec["made"]), "figure": "none", "why": reason}, "now": now}
     return {"reproduced": {"value": b["value"], "unit": f"practices ({b['source_id']}, {b['period']})"},
             "verdict": verdicts.equals(published(claim_id), b["value"]),
@@ -475,15 +475,6 @@ def qualitative_table(q: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
     return sel[["kind", "theme", "detail", "source"]].reset_index(drop=True)
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A pipe table (for display as Markdown, so links in cells work)."""
-    cols = list(frame.columns)
-    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
-
-
 def qualitative_counts(q: pd.DataFrame) -> dict[str, int]:
     counts = q.groupby("kind").size().to_dict()
     method = q[q["kind"] == "method"].set_index("theme")["count"]
@@ -544,7 +535,7 @@ def other_claims(reg: dict | None = None) -> list[dict]:
         if rec["section"] != OTHER_SECTION:
             raise ContextError(f"claim {cid!r}: claims with reason_if_unreproducible belong in {OTHER_SECTION!r}")
         out.append({"claim_id": cid,
-                    "reproduced": {"value": "not available", "unit": str(rec["published"]["unit"])},
+                    "reproduced": {"value": NA, "unit": str(rec["published"]["unit"])},
                     "verdict": not_reproducible(reason),
                     "caveat": OTHER_CAVEAT})
     return out
@@ -631,7 +622,7 @@ def workload_claim(appts: pd.DataFrame, claim_id: str) -> dict:
         figures.append(f"{yr[last] / yr[last - 1] - 1:+.1%} from {last - 1} to {last} ({len(shared)} months in both years, "
                        "across a release and coverage change)")
     if not parts:
-        return {"reproduced": {"value": "not available", "unit": "appointments"},
+        return {"reproduced": {"value": NA, "unit": "appointments"},
                 "verdict": not_reproducible(f"no comparable appointment months up to {upto}")}
     return {"reproduced": {"value": "; ".join(figures), "unit": "appointments in general practice (excluding COVID-19 vaccinations)"},
             "verdict": verdicts.all_of(*parts),

@@ -6,9 +6,8 @@ line; the runner replaces the marker in the staged copy with a table made here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import csv
+from pathlib import Path
 
 from . import data, paths
 

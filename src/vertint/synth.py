@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import rubric
+from .charts import GREY, ORANGE
 
 #: Treatment year of Proposition 99 (first post-period year in the panel).
 PROP99_FIRST_POST = 1989
@@ -368,11 +369,11 @@ def power_chart(power: pd.DataFrame, published_relative: float | None = None):
                  alt.Tooltip("power_pct:Q", title="power (%)", format=".0f"),
                  alt.Tooltip("mean_estimate:Q", title="mean estimate (per 100/month)", format=".3f")],
     )
-    rule = alt.Chart(pd.DataFrame({"y": [80]})).mark_rule(strokeDash=[4, 4], color="#5f6b73").encode(y="y:Q")
+    rule = alt.Chart(pd.DataFrame({"y": [80]})).mark_rule(strokeDash=[4, 4], color=GREY).encode(y="y:Q")
     layers = [line, rule]
     if published_relative is not None:
         mark = pd.DataFrame({"x": [100 * published_relative], "label": ["implied published effect"]})
-        layers.append(alt.Chart(mark).mark_rule(color="#d1603d").encode(x="x:Q", tooltip=["label:N", alt.Tooltip("x:Q", format=".1f")]))
+        layers.append(alt.Chart(mark).mark_rule(color=ORANGE).encode(x="x:Q", tooltip=["label:N", alt.Tooltip("x:Q", format=".1f")]))
     return alt.layer(*layers)
 
 

@@ -17,7 +17,6 @@ Verdicts returned here are :class:`vertint.verdicts.Verdict` objects made by rul
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
@@ -26,7 +25,8 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from . import claims, data, verdicts
-from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, not_reproducible
+from .charts import GREY
+from .verdicts import Verdict, not_reproducible
 
 #: Order of the four numbers in the ``indicator_counts`` parameter.
 COUNT_FIELDS = ("indicators_total", "worse_2015", "improved_more", "improved_less")
@@ -305,10 +305,10 @@ def _year_marks(marks: pd.DataFrame, domain: tuple[int, int]) -> alt.LayerChart:
     marks = marks.assign(align=marks["year"].map(lambda y: "left" if y < mid else "right"),
                          dx=marks["year"].map(lambda y: 4 if y < mid else -4))
     x = alt.X("year:Q", scale=alt.Scale(domain=list(domain), zero=False, nice=False))
-    rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3], color="#5f6b73").encode(x=x)
-    left = alt.Chart(marks[marks["align"] == "left"]).mark_text(align="left", dx=4, baseline="top", fontSize=11, color="#5f6b73").encode(
+    rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3], color=GREY).encode(x=x)
+    left = alt.Chart(marks[marks["align"] == "left"]).mark_text(align="left", dx=4, baseline="top", fontSize=11, color=GREY).encode(
         x=x, y=alt.value(2), text="note:N")
-    right = alt.Chart(marks[marks["align"] == "right"]).mark_text(align="right", dx=-4, baseline="top", fontSize=11, color="#5f6b73").encode(
+    right = alt.Chart(marks[marks["align"] == "right"]).mark_text(align="right", dx=-4, baseline="top", fontSize=11, color=GREY).encode(
         x=x, y=alt.value(2), text="note:N")
     return alt.layer(rules, left, right)
 
@@ -515,26 +515,6 @@ def merging_verdict(intl: pd.DataFrame) -> Verdict:
 
 
 # --------------------------------------------------------------------------- display helpers
-
-
-class HTMLTable:
-    """A DataFrame shown as a plain, deterministic HTML table (no index, no random ids)."""
-
-    def __init__(self, df: pd.DataFrame, caption: str | None = None):
-        self.df = df
-        self.caption = caption
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.df.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-            for row in self.df.itertuples(index=False)
-        )
-        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        return f'<table class="table vertint-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-    def __repr__(self) -> str:
-        return self.df.to_string(index=False)
 
 
 def glue_many(values: dict[str, tuple]) -> dict[str, str]:
