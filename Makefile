@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: book test claims serve variant validate bench clean distclean
+.PHONY: book test test-fast claims serve variant validate bench clean distclean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ book: $(STAMP)
 ## Run the whole test suite (unit, data, contracts, bad input, build, determinism, offline, browser).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The quick part of the suite: everything except the tests that build the book or drive Chromium.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not build and not browser" $(PYTEST_ARGS)
 
 ## Print the claims ledger (and, after a variant run, the verdicts that changed).
 claims: $(STAMP)

@@ -71,6 +71,13 @@ def tree_digest(path: Path) -> dict[str, str]:
     }
 
 
+def pytest_collection_modifyitems(items):
+    """Any test that uses the built book is a build test (``make test-fast`` leaves them out)."""
+    for item in items:
+        if "book_copy" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.build)
+
+
 @pytest.fixture(scope="session")
 def book_copy(tmp_path_factory) -> Path:
     """A copy of the repository with a cold, default build of the book."""

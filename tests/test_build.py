@@ -16,6 +16,8 @@ import yaml
 
 from conftest import can_unshare, tree_digest, vertint
 
+pytestmark = pytest.mark.build
+
 VERDICTS = {"supported", "partly supported", "not supported", "not reproducible from public data"}
 PAGE_LIMIT = 300 * 1024
 

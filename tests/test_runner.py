@@ -130,3 +130,64 @@ def test_list_items_are_typed_before_any_kernel_starts():
         runner.parse_value("nb", p, "26,x")
     with pytest.raises(RunError, match=r"items of \[26, 150\] must lie in \[0, 100\]"):
         runner.parse_value("nb", p, "26,150")
+
+
+def test_non_finite_floats_are_refused():
+    ranged = Param("alpha", "float", 0.05, min=0.001, max=0.2)
+    for text in ("nan", "NaN", "inf", "-inf"):
+        value = float(text)
+        with pytest.raises(RunError, match=rf"^notebook 'nb', parameter 'alpha': {value!r} is out of range \[0.001, 0.2\]$"):
+            runner.parse_value("nb", ranged, text)
+    free = Param("x", "float", 0.5)
+    with pytest.raises(RunError, match=r"^notebook 'nb', parameter 'x': expected a finite float, got nan$"):
+        runner.parse_value("nb", free, "nan")
+    items = Param("xs", "list", [], item_type="float")
+    with pytest.raises(RunError, match=r"items of \[1.0, inf\] must be finite numbers"):
+        runner.parse_value("nb", items, "1,inf")
+
+
+def test_month_parameters_are_checked_against_their_pattern(runs):
+    months = [(nb, p) for nb, run in runs.items() for p in run.params.values() if "YYYY-MM" in p.help]
+    assert months, "no month parameters in runs.yml"
+    for nb, p in months:
+        assert p.pattern, f"{nb}.{p.name} is a month but declares no pattern in runs.yml"
+        assert runner.parse_value(nb, p, "2019-12") == "2019-12"
+        for bad in ("2019-13", "2019-1", "19-01", "2019-01-01", "Sept 2019"):
+            with pytest.raises(RunError, match=rf"^notebook '{nb}', parameter '{p.name}': '{bad}' does not match the pattern "):
+                runner.parse_value(nb, p, bad)
+
+
+def _matrix(tmp_path, param: str) -> Path:
+    (tmp_path / "runs.yml").write_text(f"notebooks:\n  nb:\n    path: n.ipynb\n    parameters:\n      {param}\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("param, message", [
+    ("m: {type: str, default: '2019-01', pattern: '^(20'}",
+     r"^runs.yml: nb.m: pattern '\^\(20' is not a valid regular expression: "),
+    ("m: {type: int, default: 1, pattern: '^1$'}", r"^runs.yml: nb.m: a pattern applies only to str parameters"),
+    ("m: {type: str, default: '2019-1', pattern: '^20[0-9]{2}-[0-9]{2}$'}",
+     r"^notebook 'nb', parameter 'm': '2019-1' does not match the pattern \^20\[0-9\]\{2\}-\[0-9\]\{2\}\$$"),
+    ("m: {type: str, default: a, patern: x}", r"^runs.yml: nb.m: unknown key 'patern' \(allowed: type, default, "),
+    ("m: {type: float, default: .nan, min: 0, max: 1}", r"^notebook 'nb', parameter 'm': nan is out of range \[0, 1\]$"),
+    ("m: 3", r"^runs.yml: nb.m: expected a mapping"),
+])
+def test_run_matrix_declarations_are_checked(tmp_path, param, message):
+    with pytest.raises(RunError, match=message):
+        runner.load_matrix(_matrix(tmp_path, param))
+
+
+def test_build_lock_refuses_a_second_holder_and_frees_itself(tmp_path):
+    import os
+
+    with runner.build_lock(tmp_path) as path:
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+        with pytest.raises(runner.BuildLocked, match=rf"^another build is running \(pid {os.getpid()}, started "
+                                                     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\); wait for it or remove "
+                                                     r"_build/\.lock if it is stale$"):
+            with runner.build_lock(tmp_path):
+                pass
+    # released on exit; a leftover file naming a dead process does not block either
+    (tmp_path / "_build" / ".lock").write_text('{"pid": 999999999, "started": "2000-01-01 00:00:00"}\n')
+    with runner.build_lock(tmp_path):
+        pass

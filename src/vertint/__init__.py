@@ -16,3 +16,15 @@ __version__ = "0.1.0"
 
 class VertintError(Exception):
     """An error with a message meant for the person running the build."""
+
+
+def yaml_problem(exc: Exception) -> str:
+    """A YAML parse error as one line ("line 3, column 7: <problem> (<context>)"): PyYAML's own
+    message spans several lines, and the command line reports one."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    text = " ".join(str(problem or exc).split())
+    if problem and context:
+        text += f" ({' '.join(str(context).split())})"
+    return (f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else "") + text

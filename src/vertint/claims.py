@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from . import VertintError, certainty, paths, rubric
+from . import VertintError, certainty, paths, rubric, yaml_problem
 from .verdicts import NOT_REPRODUCIBLE, Verdict
 
 MIME = "application/vnd.vertint.claim+json"
@@ -32,7 +32,13 @@ def registry(root: Path | None = None) -> dict[str, dict]:
     base = (root or paths.root()) / "claims"
     out: dict[str, dict] = {}
     for file in sorted(base.glob("*.yml")):
-        records = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+        rel = file.relative_to(base.parent)
+        try:
+            records = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+        except yaml.YAMLError as exc:
+            raise ClaimError(f"{rel}: not valid YAML: {yaml_problem(exc)}") from None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ClaimError(f"{rel}: expected a list of claims (each a mapping with {', '.join(REGISTRY_FIELDS)})")
         for rec in records:
             missing = [k for k in REGISTRY_FIELDS if k not in rec]
             if missing:

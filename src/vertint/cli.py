@@ -125,7 +125,10 @@ def params(notebook: str = typer.Argument(..., help="Notebook name from runs.yml
     """List a notebook's parameters, types, defaults and allowed values."""
     from .runner import load_matrix
 
-    runs = load_matrix()
+    try:
+        runs = load_matrix()
+    except VertintError as exc:
+        _fail(exc)
     if notebook not in runs:
         _fail(VertintError(f"no notebook {notebook!r} in runs.yml (known: {', '.join(runs)})"))
     t = Table(title=f"{notebook}: {runs[notebook].path}")
@@ -133,6 +136,8 @@ def params(notebook: str = typer.Argument(..., help="Notebook name from runs.yml
         t.add_column(col, overflow="fold")
     for p in runs[notebook].params.values():
         allowed = ", ".join(map(str, p.choices)) if p.choices else (f"{p.min}..{p.max}" if p.min is not None or p.max is not None else "")
+        if p.pattern:
+            allowed = f"matches {p.pattern}" + (f"; {allowed}" if allowed else "")
         t.add_row(p.name, p.type, repr(p.default), allowed, p.help)
     out.print(t)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import VertintError, paths
+from . import VertintError, paths, yaml_problem
 
 #: Provenance every resource must state, beyond its schema.
 REQUIRED_PROVENANCE = ("title", "path", "hash", "publisher", "vintage", "sources", "licenses", "schema")
@@ -40,9 +40,12 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 @lru_cache(maxsize=8)
 def _parse_manifest(text: str, where: str) -> dict:
     try:
-        return yaml.load(text, Loader=_Loader)
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise DataError(f"{where}: not valid YAML: {exc}") from exc
+        raise DataError(f"{where}: not valid YAML: {yaml_problem(exc)}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("resources"), list):
+        raise DataError(f"{where}: expected a mapping with a list of 'resources'")
+    return doc
 
 
 def manifest(root: Path | None = None) -> dict:

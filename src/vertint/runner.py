@@ -3,8 +3,10 @@
 ``make book`` calls :func:`build`. In order, it
 
 1. reads the run matrix (``runs.yml``) and checks it against ``_toc.yml`` and each notebook's
-   ``parameters`` cell, and checks every command-line override, before any kernel starts;
-2. validates the whole data manifest (hashes, schemas, provenance);
+   ``parameters`` cell, and checks every command-line override (type, range, choices, pattern),
+   before any kernel starts;
+2. validates the whole data manifest (hashes, schemas, provenance) and the claims registry, then
+   takes the build lock (``_build/.lock``): a second build started meanwhile is refused at once;
 3. executes each notebook whose inputs changed (content hash) with papermill, 2 workers;
 4. normalises the executed notebooks (timings, random ids) so builds are byte-identical;
 5. stages the book in a scratch folder, generates the claims ledger and the data-provenance
@@ -19,8 +21,11 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures as cf
+import contextlib
+import fcntl
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -33,14 +38,25 @@ from pathlib import Path
 
 import yaml
 
-from . import VertintError, paths
+from . import VertintError, paths, yaml_problem
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list}
+#: what a parameter in runs.yml may declare
+PARAM_KEYS = ("type", "default", "help", "choices", "min", "max", "item_type", "pattern")
 STATE_FILE = "state.json"
+LOCK_FILE = ".lock"  # in _build/: held (flock) by the running build
 
 
 class RunError(VertintError):
     pass
+
+
+class BuildLocked(RunError):
+    """Another build holds ``_build/.lock``."""
+
+
+class PageError(RunError):
+    """A generated page could not be written into the staged book."""
 
 
 # --------------------------------------------------------------------------- run matrix
@@ -56,6 +72,7 @@ class Param:
     min: float | None = None
     max: float | None = None
     item_type: str | None = None  # for lists: "str" (default), "int" or "float"
+    pattern: str | None = None  # for str (and lists of str): a regular expression each value must match in full
 
 
 @dataclass
@@ -80,18 +97,38 @@ def load_matrix(root: Path | None = None) -> dict[str, NotebookRun]:
     except FileNotFoundError as exc:
         raise RunError(f"{path}: run matrix not found") from exc
     except yaml.YAMLError as exc:
-        raise RunError(f"runs.yml: not valid YAML: {exc}") from exc
+        raise RunError(f"runs.yml: not valid YAML: {yaml_problem(exc)}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("notebooks") or {}, dict):
+        raise RunError("runs.yml: expected a mapping 'notebooks:' with one entry per chapter notebook")
     runs: dict[str, NotebookRun] = {}
     for name, spec in (raw.get("notebooks") or {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            raise RunError(f"runs.yml: {name}: expected a mapping with a 'path' (and title, data, parameters)")
+        if not isinstance(spec.get("parameters") or {}, dict):
+            raise RunError(f"runs.yml: {name}: 'parameters' must map each parameter name to its declaration")
         params = {}
         for pname, p in (spec.get("parameters") or {}).items():
+            if not isinstance(p, dict):
+                raise RunError(f"runs.yml: {name}.{pname}: expected a mapping such as {{type: str, default: ..., help: ...}}")
+            unknown = [k for k in p if k not in PARAM_KEYS]
+            if unknown:
+                raise RunError(f"runs.yml: {name}.{pname}: unknown key {unknown[0]!r} (allowed: {', '.join(PARAM_KEYS)})")
             ptype = p.get("type")
             if ptype not in TYPES:
                 raise RunError(f"runs.yml: {name}.{pname}: type must be one of {', '.join(TYPES)}")
             if p.get("item_type", "str") not in ("str", "int", "float"):
                 raise RunError(f"runs.yml: {name}.{pname}: item_type must be str, int or float")
+            pattern = p.get("pattern")
+            if pattern is not None:
+                if ptype != "str" and not (ptype == "list" and p.get("item_type", "str") == "str"):
+                    raise RunError(f"runs.yml: {name}.{pname}: a pattern applies only to str parameters (and lists of str)")
+                try:
+                    re.compile(str(pattern))
+                except re.error as exc:
+                    raise RunError(f"runs.yml: {name}.{pname}: pattern {pattern!r} is not a valid regular expression: {exc}") from None
+                pattern = str(pattern)
             params[pname] = Param(pname, ptype, p.get("default"), p.get("help", ""), p.get("choices"),
-                                  p.get("min"), p.get("max"), p.get("item_type"))
+                                  p.get("min"), p.get("max"), p.get("item_type"), pattern)
             check_value(name, params[pname], p.get("default"))
         runs[name] = NotebookRun(
             name=name,
@@ -113,19 +150,30 @@ def check_value(nb: str, p: Param, value):
     if p.type == "int" and isinstance(value, bool) or not isinstance(value, want):
         raise RunError(f"{where}: expected {p.type}, got {value!r}")
     items = value if p.type == "list" else [value]
+    ranged = p.min is not None or p.max is not None
     if p.type == "list" and p.item_type in ("int", "float"):
         kinds = (int,) if p.item_type == "int" else (int, float)
         bad = [v for v in items if isinstance(v, bool) or not isinstance(v, kinds)]
         if bad:
             raise RunError(f"{where}: expected a list of {p.item_type}, got item {bad[0]!r}")
-        if p.min is not None and any(v < p.min for v in items) or p.max is not None and any(v > p.max for v in items):
+        # nan compares False with everything, so a range check alone would let it through
+        if any(not math.isfinite(v) for v in items) and not ranged:
+            raise RunError(f"{where}: items of {value!r} must be finite numbers")
+        if any(not math.isfinite(v) or p.min is not None and v < p.min or p.max is not None and v > p.max for v in items):
             raise RunError(f"{where}: items of {value!r} must lie in [{p.min}, {p.max}]")
         return value
     if p.choices is not None:
         bad = [v for v in items if v not in p.choices]
         if bad:
             raise RunError(f"{where}: {bad[0]!r} is not one of {', '.join(map(str, p.choices))}")
-    if p.min is not None and value < p.min or p.max is not None and value > p.max:
+    if p.pattern is not None:
+        bad = [v for v in items if not re.fullmatch(p.pattern, str(v))]
+        if bad:
+            example = f" (e.g. {p.default!r})" if isinstance(p.default, str) and re.fullmatch(p.pattern, p.default) else ""
+            raise RunError(f"{where}: {bad[0]!r} does not match the pattern {p.pattern}{example}")
+    if p.type == "float" and not math.isfinite(value) and not ranged:
+        raise RunError(f"{where}: expected a finite float, got {value!r}")
+    if p.type == "float" and not math.isfinite(value) or p.min is not None and value < p.min or p.max is not None and value > p.max:
         raise RunError(f"{where}: {value!r} is out of range [{p.min}, {p.max}]")
     return value
 
@@ -180,13 +228,20 @@ def apply_overrides(runs: dict[str, NotebookRun], overrides: list[str]) -> dict[
 
 def notebook_parameters(path: Path) -> dict:
     """The literal assignments in a notebook's cell tagged ``parameters`` (no kernel needed)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = [c for c in nb["cells"] if "parameters" in (c.get("metadata", {}).get("tags") or [])]
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = [c for c in nb["cells"] if "parameters" in (c.get("metadata", {}).get("tags") or [])]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RunError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {exc})") from None
     if len(cells) != 1:
         raise RunError(f"{path.name}: needs exactly one cell tagged 'parameters' (found {len(cells)})")
     src = "".join(cells[0]["source"]) if isinstance(cells[0]["source"], list) else cells[0]["source"]
     out = {}
-    for node in ast.parse(src).body:
+    try:
+        body = ast.parse(src).body
+    except SyntaxError as exc:
+        raise RunError(f"{path.name}: the parameters cell is not valid Python: {exc.msg} (line {exc.lineno})") from None
+    for node in body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             target, value = node.target.id, node.value
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -203,7 +258,10 @@ def notebook_parameters(path: Path) -> dict:
 def check_contracts(runs: dict[str, NotebookRun], root: Path | None = None) -> None:
     """runs.yml, _toc.yml and the notebooks' parameters cells must agree."""
     root = root or paths.root()
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    try:
+        toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RunError(f"_toc.yml: not valid YAML: {yaml_problem(exc)}") from None
     toc_files = set(_toc_files(toc))
     for name, run in runs.items():
         if not run.source.exists():
@@ -492,7 +550,11 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None) -> 
         shutil.copy2(nb_path, dest)
         records.extend(claims_mod.collect(json.loads(nb_path.read_text(encoding="utf-8"))))
     _check_claims(records, root)
-    pages.write_generated(stage_dir, records, runs, variant)
+    try:
+        pages.write_generated(stage_dir, records, runs, variant)
+    except (OSError, ValueError) as exc:  # a page without its marker; a file that cannot be read or written
+        why = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+        raise PageError(f"generating the book's pages: {' '.join(why.split())}") from exc
     # page footer: commit and data-manifest hash
     from . import data
 
@@ -614,6 +676,47 @@ def prune_cache(cache: Path) -> None:
             f.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def build_lock(root: Path | None = None):
+    """Hold ``_build/.lock`` for the length of a build, so that two builds never share the staging
+    folder, the cache or the swap. The lock is an ``flock`` on the open file: the kernel drops it
+    when the process ends, however it ends, so a build that crashed never blocks the next one. The
+    file's text (pid and start time of the holder) only feeds the refusal message."""
+    root = root or paths.root()
+    build_dir = root / "_build"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by kernels or jupyter-book
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            rel = path.relative_to(root) if path.is_relative_to(root) else path
+            raise BuildLocked(f"another build is running ({_lock_holder(fd)}); "
+                              f"wait for it or remove {rel} if it is stale") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode() + b"\n", 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)  # still holding it: nobody reads a half-cleared file
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _lock_holder(fd: int) -> str:
+    """'pid N, started T' from the lock file (the holder may not have written it yet: wait a moment)."""
+    for _ in range(20):
+        try:
+            info = json.loads(os.pread(fd, 4096, 0) or b"null")
+        except ValueError:
+            info = None
+        if isinstance(info, dict) and "pid" in info:
+            return f"pid {info['pid']}, started {info.get('started', '?')}"
+        time.sleep(0.05)
+    return "pid unknown"
+
+
 @dataclass
 class BuildResult:
     html: Path
@@ -626,6 +729,7 @@ class BuildResult:
 def build(overrides: list[str] | None = None, variant: str | None = None, force: bool = False,
           render_only: bool = False, workers: int = 2, console=None) -> BuildResult:
     """Build the book (see module docstring). Raises :class:`RunError` or ``DataError`` on failure."""
+    from . import claims as claims_mod
     from . import data
 
     started = time.monotonic()
@@ -642,47 +746,50 @@ def build(overrides: list[str] | None = None, variant: str | None = None, force:
     for run in runs.values():
         for name in run.data:
             data.resource(name)  # raises if a notebook declares unknown data
+    claims_mod.registry(root)  # claims/*.yml parse and are complete, before any kernel reads them
 
-    out_root = paths.build_dir() / "variants" / variant if variant else paths.build_dir()
-    final_html = out_root / "html"
-    claims_path = out_root / "claims.json"
-    cache = paths.build_dir() / "cache"
-    state_path = out_root / STATE_FILE
-    hashes = {name: run_hash(run)[:20] for name, run in runs.items()}
-    shash = site_hash(runs, hashes, variant)
-    if not force and not render_only and final_html.exists() and claims_path.exists() and state_path.exists():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state.get("site_hash") == shash:
-            return BuildResult(final_html, claims_path, {}, True, time.monotonic() - started)
+    # from here on the build reads and writes _build/: one build at a time
+    with build_lock(root):
+        out_root = paths.build_dir() / "variants" / variant if variant else paths.build_dir()
+        final_html = out_root / "html"
+        claims_path = out_root / "claims.json"
+        cache = paths.build_dir() / "cache"
+        state_path = out_root / STATE_FILE
+        hashes = {name: run_hash(run)[:20] for name, run in runs.items()}
+        shash = site_hash(runs, hashes, variant)
+        if not force and not render_only and final_html.exists() and claims_path.exists() and state_path.exists():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            if state.get("site_hash") == shash:
+                return BuildResult(final_html, claims_path, {}, True, time.monotonic() - started)
 
-    data.validate_all(schema=True)
-    if render_only:
-        outcomes = {}
-        for name in runs:
-            target = cache / f"{name}-{hashes[name]}.ipynb"
-            if not target.exists():
-                raise RunError(f"--render-only: no executed copy of {runs[name].path} for the current inputs; run a full build first")
-            outcomes[name] = Outcome(name, "cached", 0.0, target)
-    else:
-        outcomes = execute_all(runs, cache, workers=workers, console=console)
-    failed = [o for o in outcomes.values() if o.status == "failed"]
-    if failed:
-        msgs = []
-        for o in failed:
-            d = o.detail
-            where = f"cell {d['cell']}" if d.get("cell") is not None else "before any cell ran"
-            msgs.append(f"{runs[o.name].path} failed in {where}: {d['error']}\n{d.get('traceback', '')}")
-        raise RunError("\n\n".join(msgs) + f"\n\nThe previous site at {final_html} was left untouched.")
+        data.validate_all(schema=True)
+        if render_only:
+            outcomes = {}
+            for name in runs:
+                target = cache / f"{name}-{hashes[name]}.ipynb"
+                if not target.exists():
+                    raise RunError(f"--render-only: no executed copy of {runs[name].path} for the current inputs; run a full build first")
+                outcomes[name] = Outcome(name, "cached", 0.0, target)
+        else:
+            outcomes = execute_all(runs, cache, workers=workers, console=console)
+        failed = [o for o in outcomes.values() if o.status == "failed"]
+        if failed:
+            msgs = []
+            for o in failed:
+                d = o.detail
+                where = f"cell {d['cell']}" if d.get("cell") is not None else "before any cell ran"
+                msgs.append(f"{runs[o.name].path} failed in {where}: {d['error']}\n{d.get('traceback', '')}")
+            raise RunError("\n\n".join(msgs) + f"\n\nThe previous site at {final_html} was left untouched.")
 
-    work = out_root / ".work"
-    stage_dir = work / "src"
-    records = stage(runs, outcomes, stage_dir, cache, variant)
-    render(stage_dir, work / "out")
-    swap(work / "out" / "_build" / "html", final_html)
-    _write_json_atomic(records, claims_path)
-    _write_csv_atomic(records, claims_path.with_suffix(".csv"))
-    _write_json_atomic({"site_hash": shash, "notebooks": hashes, "variant": variant,
-                        "parameters": {n: r.values for n, r in runs.items()}}, state_path)
-    shutil.rmtree(work, ignore_errors=True)
-    prune_cache(cache)
-    return BuildResult(final_html, claims_path, outcomes, False, time.monotonic() - started)
+        work = out_root / ".work"
+        stage_dir = work / "src"
+        records = stage(runs, outcomes, stage_dir, cache, variant)
+        render(stage_dir, work / "out")
+        swap(work / "out" / "_build" / "html", final_html)
+        _write_json_atomic(records, claims_path)
+        _write_csv_atomic(records, claims_path.with_suffix(".csv"))
+        _write_json_atomic({"site_hash": shash, "notebooks": hashes, "variant": variant,
+                            "parameters": {n: r.values for n, r in runs.items()}}, state_path)
+        shutil.rmtree(work, ignore_errors=True)
+        prune_cache(cache)
+        return BuildResult(final_html, claims_path, outcomes, False, time.monotonic() - started)
