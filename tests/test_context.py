@@ -38,7 +38,8 @@ OTHER_IDS = [
 EXPECTED_IDS = [
     "context-rwt-eight-practices", "context-rwt-nine-practices", "context-symphony-practices",
     "context-swindon-handback", "context-wales-885", "context-hf-trusts-greater-role",
-    "context-hf-uk-range-of-models", "context-pulse-dhsc-visit", "context-mapping-mean",
+    "context-hf-uk-range-of-models", "context-pulse-dhsc-visit", "context-nihr-usually-separate",
+    "context-mip-deprived-shortages", "context-mapping-mean",
     "context-nihr-interviews", "context-nihr-sites", "context-nihr-growing-workload", "context-nihr-two-of-three",
     "context-nihr-back-office",
     "context-pe-gms-2030", "context-pe-6bn", "context-pe-majority-scaled",
@@ -63,6 +64,8 @@ DEFAULT_VERDICTS = {
     "context-hf-trusts-greater-role": verdicts.SUPPORTED,
     "context-hf-uk-range-of-models": verdicts.SUPPORTED,
     "context-pulse-dhsc-visit": verdicts.PARTLY,
+    "context-nihr-usually-separate": verdicts.SUPPORTED,
+    "context-mip-deprived-shortages": verdicts.SUPPORTED,
     "context-nihr-growing-workload": verdicts.PARTLY,
     "context-nihr-interviews": verdicts.SUPPORTED,
     "context-nihr-sites": verdicts.SUPPORTED,
@@ -292,7 +295,7 @@ def test_seed_audit_covers_every_source_and_matches_the_registry():
 
 def test_context_resources_validate_and_declared():
     names = [r["name"] for r in data.manifest()["resources"] if r["name"].startswith("context_")]
-    assert sorted(names) == sorted(load_matrix()["context"].data)
+    assert sorted(names) == sorted(d for d in load_matrix()["context"].data if d.startswith("context_"))
     for name in names:
         data.validate(name)
         res = data.resource(name)
@@ -455,3 +458,36 @@ def test_workload_growth_recomputed_from_the_csv():
     assert f"{same_release:+.1%}" in w["reproduced"]["value"]
     assert w["as_of"]["date"] == "2019-12"
     assert w["verdict"].label == verdicts.PARTLY  # the full-year comparison crosses a coverage change
+
+
+def test_practices_usually_separate_against_the_payments_file():
+    # helper's independent count of the 2020-21 payments file: 6,580 practices open at 31 March 2021 with patients
+    import csv
+
+    rows = [r for r in csv.DictReader((ROOT / "data" / "practice_payments.csv").open()) if r["year"] == "2020-21"]
+    open_ = [r for r in rows if float(r["registered_patients"] or 0) > 0 and not (r["close_date"] and r["close_date"] <= "2021-03-31")]
+    assert len(open_) == 6580
+    s = context.sites()
+    from vertint import data
+
+    claim = context.separate_claim(s, data.load("practice_payments"))
+    assert claim["reproduced"]["value"] == round((1 - 85 / 6580) * 100, 1)
+    assert claim["verdict"].label == verdicts.SUPPORTED
+
+
+def test_gp_per_10k_by_deprivation_recomputed():
+    import csv
+    from collections import defaultdict
+
+    fte, pats = defaultdict(float), defaultdict(float)
+    for r in csv.DictReader((ROOT / "data" / "practice_workforce.csv").open()):
+        if r["year"] == "2020-21" and r["gp_fte"] and r["imd_quintile"]:
+            fte[r["imd_quintile"]] += float(r["gp_fte"])
+            pats[r["imd_quintile"]] += float(r["total_patients"])
+    from vertint import data
+
+    q = context.gp_per_10k_by_quintile(data.load("practice_workforce"), "2020-21").set_index("quintile")["gp_fte_per_10k"]
+    for k in fte:
+        assert q[int(k)] == pytest.approx(fte[k] / pats[k] * 10_000)
+    d = context.deprivation_claim(data.load("practice_workforce"), "context-mip-deprived-shortages")
+    assert d["as_of"]["date"] == "2021-03" and d["verdict"].label == verdicts.SUPPORTED

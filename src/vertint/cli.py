@@ -160,6 +160,24 @@ def data_refresh(
         out.print(line, highlight=False, markup=False)
 
 
+@data_app.command("practice")
+def data_practice(
+    raw: Optional[Path] = typer.Option(None, "--raw", help="Directory of the raw practice files (default: $VERTINT_PRACTICE_DIR)."),
+    check: bool = typer.Option(False, "--check", help="Rebuild in memory and fail if a table or raw-file hash would change; write nothing."),
+):
+    """Rebuild the practice tables (payments, names, QOF, workforce) from the raw files and update their manifest hashes."""
+    from .practice import build
+
+    try:
+        report = build(raw, check=check)
+    except VertintError as exc:
+        _fail(exc)
+    for line in report.lines():
+        out.print(line, highlight=False, markup=False)
+    if check and report.changed:
+        _fail(VertintError("the vendored practice tables differ from a rebuild of the raw files"))
+
+
 def main():  # pragma: no cover
     app()
 

@@ -628,3 +628,70 @@ def workload_claim(appts: pd.DataFrame, claim_id: str) -> dict:
             "verdict": verdicts.all_of(*parts),
             "as_of": {"date": upto, "figure": "; ".join(figures),
                       "why": "months up to the December before the claim's year, first-published months excluded"}}
+
+
+# --------------------------------------------------------------------------- official practice-level data
+
+
+def practices_open(payments: pd.DataFrame, year: str, on: str) -> int:
+    """Practices in NHS Payments to General Practice for financial ``year`` with registered patients
+    and no close date on or before ``on`` (YYYY-MM-DD)."""
+    p = payments[payments["year"] == year]
+    closed = p["close_date"].notna() & (p["close_date"].astype(str) <= on)
+    return int(((p["registered_patients"] > 0) & ~closed).sum())
+
+
+def mapping_census(df: pd.DataFrame) -> dict:
+    """The national mapping's census date, the financial year ending on it, and its count of trust-run practices."""
+    census = df[(df["site"] == ENGLAND) & (df["measure"] == "practices")].iloc[0]
+    on = str(census["period"])
+    return {"on": on, "year": f"{int(on[:4]) - 1}-{on[2:4]}", "trust_run": int(census["value"])}
+
+
+def separate_claim(df: pd.DataFrame, payments: pd.DataFrame) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit`: 'GP practices are usually run separately
+    from hospitals', as the share of open practices that no trust ran at the national mapping's census."""
+    c = mapping_census(df)
+    on, year = c["on"], c["year"]
+    total = practices_open(payments, year, on)
+    share = 1 - c["trust_run"] / total
+    return {"reproduced": {"value": round(share * 100, 1),
+                           "unit": f"% of {total:,} open practices not run by a trust ({on}; NHS Payments {year})"},
+            "verdict": verdicts.at_least(rubric.param("at_least", "majority"), share, "share of practices not run by a trust"),
+            "as_of": {"date": on, "figure": f"{c['trust_run']:,} of {total:,} practices run by trusts",
+                      "why": "the first national count, taken after the claim; trust-run practices only grew from 2015, "
+                             "so the share run separately was at least as high when the claim was made"}}
+
+
+def gp_per_10k_by_quintile(workforce: pd.DataFrame, year: str) -> pd.DataFrame:
+    """Fully qualified GP FTE per 10,000 registered patients by practice deprivation quintile
+    (1 least, 5 most deprived) in the practice panel's financial ``year``: practices with an FTE figure."""
+    w = workforce[(workforce["year"] == year) & workforce["gp_fte"].notna() & workforce["imd_quintile"].notna()]
+    g = w.groupby("imd_quintile", sort=True)[["gp_fte", "total_patients"]].sum()
+    out = pd.DataFrame({"quintile": g.index.astype(int), "practices": w.groupby("imd_quintile").size().values,
+                        "gp_fte": g["gp_fte"].values, "patients": g["total_patients"].values})
+    out["gp_fte_per_10k"] = out["gp_fte"] / out["patients"] * 10_000
+    return out
+
+
+def deprivation_claim(workforce: pd.DataFrame, claim_id: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit`: the premise of 'GP shortages in impoverished
+    areas', as fewer GPs per patient in the most deprived quintile of practices than in the least,
+    in the latest panel year complete before the claim (and in the latest year, for *still true now*)."""
+    upto = claims.seen_up_to(claim_id)
+    ends = {y: f"20{y[-2:]}-03" for y in workforce["year"].unique()}
+    then = max(y for y, end in ends.items() if end < upto)
+    latest = max(ends)
+
+    def judge(year):
+        q = gp_per_10k_by_quintile(workforce, year).set_index("quintile")["gp_fte_per_10k"]
+        gap = float(q.iloc[-1] - q.iloc[0])
+        text = f"{q.iloc[-1]:.2f} against {q.iloc[0]:.2f} GP FTE per 10,000 patients, most against least deprived ({year})"
+        return verdicts.direction(gap, "fall"), text
+
+    v_then, t_then = judge(then)
+    v_now, t_now = judge(latest)
+    return {"reproduced": {"value": t_then, "unit": "fully qualified GPs (excluding locums and trainees), practice panel"},
+            "verdict": v_then,
+            "as_of": {"date": ends[then], "figure": t_then, "why": "the latest financial year of the practice panel that ended before the claim"},
+            "now": {"verdict": v_now, "date": ends[latest], "note": t_now}}
