@@ -23,8 +23,8 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def vertint(root: Path, *args: str, offline: bool = False, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = dict(os.environ, VERTINT_ROOT=str(root), PYTHONHASHSEED="0", COLUMNS="200")
+def vertint(root: Path, *args: str, offline: bool = False, timeout: int = 900, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, VERTINT_ROOT=str(root), PYTHONHASHSEED="0", COLUMNS="200", **(extra_env or {}))
     cmd = [str(VERTINT), *args]
     if offline:
         inner = " ".join(_q(c) for c in cmd)
@@ -86,3 +86,21 @@ def book_copy(tmp_path_factory) -> Path:
     assert proc.returncode == 0, f"build failed:\n{proc.stdout}\n{proc.stderr}"
     assert (root / "_build" / "html" / "index.html").exists()
     return root
+
+
+def source_as_ipynb(name: str, directory: Path) -> Path:
+    """A chapter's MyST source converted to .ipynb in ``directory`` (papermill reads only .ipynb)."""
+    import json as _json
+
+    from vertint.runner import read_source
+
+    out = directory / f"{name}-source.ipynb"
+    out.write_text(_json.dumps(read_source(ROOT / "notebooks" / f"{name}.md")), encoding="utf-8")
+    return out
+
+
+def source_cells(name: str) -> list[dict]:
+    """A chapter's source notebook cells (from its MyST markdown)."""
+    from vertint.runner import read_source
+
+    return read_source(ROOT / "notebooks" / f"{name}.md")["cells"]

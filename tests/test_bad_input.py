@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Callable, ContextManager
 
 import pytest
-
 from conftest import tree_digest, vertint
 
 pytestmark = pytest.mark.build
@@ -88,12 +86,19 @@ def delete(rel: str) -> Setup:
 
 
 def edit_notebook(rel: str, change: Callable[[dict], None]) -> Setup:
-    def change_text(text: str) -> str:
-        nb = json.loads(text)
-        change(nb)
-        return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    """Change a chapter's source notebook (MyST markdown) through its notebook form, as an editor would."""
+    from vertint.runner import read_source, write_source
 
-    return edit(rel, change_text)
+    @contextlib.contextmanager
+    def setup(root: Path):
+        path = root / rel
+        with restored(path):
+            nb = read_source(path)
+            change(nb)
+            write_source(nb, path)
+            yield
+
+    return setup
 
 
 def holding_the_build_lock(root: Path) -> ContextManager:
@@ -196,20 +201,20 @@ CASES = [
          lit("claims/valencia.yml: claim 'valencia-extra' lacks claim, source, published, section, made")),
     Case("runs-yml-bad-type", edit("runs.yml", replace("alpha: {type: float,", "alpha: {type: float64,")), (),
          lit("runs.yml: valencia.alpha: type must be one of str, int, float, bool, list")),
-    Case("runs-yml-entry-without-path", edit("runs.yml", replace("    path: notebooks/valencia.ipynb\n", "")), (),
+    Case("runs-yml-entry-without-path", edit("runs.yml", replace("    path: notebooks/valencia.md\n", "")), (),
          lit("runs.yml: valencia: expected a mapping with a 'path' (and title, data, parameters)")),
     Case("runs-yml-unknown-data", edit("runs.yml", replace("data: [valencia_indicator_counts,", "data: [valencia_nonesuch, valencia_indicator_counts,")), (),
          lit("data/datapackage.yaml: no resource named 'valencia_nonesuch' (known: ") + ".+"),
-    Case("notebook-default-disagrees", edit_notebook("notebooks/valencia.ipynb", set_parameter_default("alpha", "0.1")), (),
-         lit("notebooks/valencia.ipynb: parameter 'alpha' defaults to 0.1 in the notebook but 0.05 in runs.yml")),
+    Case("notebook-default-disagrees", edit_notebook("notebooks/valencia.md", set_parameter_default("alpha", "0.1")), (),
+         lit("notebooks/valencia.md: parameter 'alpha' defaults to 0.1 in the notebook but 0.05 in runs.yml")),
     Case("notebook-parameter-undeclared", edit("runs.yml", replace("      smoke: {type: bool, default: false, help: \"Fast run for tests (no effect: this chapter",
                                                                     "      extra: {type: int, default: 1, help: \"x\"}\n      smoke: {type: bool, default: false, help: \"Fast run for tests (no effect: this chapter")), (),
-         lit("notebooks/valencia.ipynb: parameters cell declares ['alpha', 'cost_adjustment', 'indicator_counts', 'smoke', 'tie_handling'], "
+         lit("notebooks/valencia.md: parameters cell declares ['alpha', 'cost_adjustment', 'indicator_counts', 'smoke', 'tie_handling'], "
              "runs.yml declares ['alpha', 'cost_adjustment', 'extra', 'indicator_counts', 'smoke', 'tie_handling']")),
-    Case("notebook-not-json", edit("notebooks/valencia.ipynb", lambda text: text[: len(text) // 2]), (),
-         lit("valencia.ipynb: not a readable notebook (JSONDecodeError: ") + ".+" + lit(")")),
-    Case("notebook-parameters-cell-syntax-error", edit_notebook("notebooks/valencia.ipynb", parameters_cell_append("alpha: float = (0.05")), (),
-         lit("valencia.ipynb: the parameters cell is not valid Python: '(' was never closed (line ") + r"\d+" + lit(")")),
+    Case("notebook-missing", delete("notebooks/valencia.md"), (),
+         lit("runs.yml: valencia: notebooks/valencia.md does not exist")),
+    Case("notebook-parameters-cell-syntax-error", edit_notebook("notebooks/valencia.md", parameters_cell_append("alpha: float = (0.05")), (),
+         lit("valencia.md: the parameters cell is not valid Python: '(' was never closed (line ") + r"\d+" + lit(")")),
     Case("toc-malformed-yaml", edit("_toc.yml", append("parts: [\n")), (),
          lit("_toc.yml: not valid YAML: line ") + r"\d+" + lit(", column 1: expected the node content, but found '<stream end>' (while parsing a flow node)")),
     Case("page-marker-missing", edit("book/claims_ledger.md", replace("<!-- vertint:ledger -->", "")), (),
@@ -218,7 +223,7 @@ CASES = [
     Case("param-unknown-notebook", nothing, ("-p", "nonesuch.x=1"),
          lit("override 'nonesuch.x=1': no notebook 'nonesuch' in runs.yml (known: context, workforce, admissions, valencia)")),
     Case("param-unknown", nothing, ("-p", "context.no_such_thing=1"),
-         lit("notebook 'context' (notebooks/context.ipynb) has no parameter 'no_such_thing' "
+         lit("notebook 'context' (notebooks/context.md) has no parameter 'no_such_thing' "
              "(declared: smoke, wolverhampton_reference, symphony_measure)")),
     Case("param-without-equals", nothing, ("-p", "workforce.measure"),
          lit("override 'workforce.measure': expected NOTEBOOK.PARAMETER=VALUE, e.g. workforce.measure=headcount")),
@@ -243,8 +248,8 @@ CASES = [
     Case("variant-name-unsafe", nothing, ("--variant", "../elsewhere"),
          lit("variant name '../elsewhere': use letters, digits and _.,=+- only")),
     # ---- an interrupted build: a chapter raises after its first cells ran (the only case that starts a kernel)
-    Case("notebook-raises-mid-run", edit_notebook("notebooks/valencia.ipynb", insert_cell(9, CRASH)), (),
-         lit("notebooks/valencia.ipynb failed in cell 10: RuntimeError: simulated crash mid-run"), one_line=False),
+    Case("notebook-raises-mid-run", edit_notebook("notebooks/valencia.md", insert_cell(9, CRASH)), (),
+         lit("notebooks/valencia.md failed in cell 10: RuntimeError: simulated crash mid-run"), one_line=False),
     # ---- a build already running
     Case("concurrent-build", holding_the_build_lock, (),
          lit(f"another build is running (pid {os.getpid()}, started ") + r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 import pytest
+import yaml
+from conftest import source_as_ipynb, source_cells
 
 from vertint import claims, context, data, verdicts
 from vertint.runner import load_matrix, notebook_parameters
@@ -320,10 +321,9 @@ def test_registry_covers_expected_ids():
 
 
 def test_no_hand_typed_numbers_in_notebook_markdown():
-    nb = json.loads((ROOT / "notebooks" / "context.ipynb").read_text(encoding="utf-8"))
     import re
 
-    for cell in nb["cells"]:
+    for cell in source_cells("context"):
         if cell["cell_type"] != "markdown":
             continue
         text = "".join(cell["source"])
@@ -364,7 +364,7 @@ def test_no_hand_typed_numbers_in_my_pages(page):
 def test_my_pages_glue_only_keys_the_notebook_glues():
     import re
 
-    nb = (ROOT / "notebooks" / "context.ipynb").read_text(encoding="utf-8")
+    nb = (ROOT / "notebooks" / "context.md").read_text(encoding="utf-8")
     for page in MY_PAGES:
         for key in re.findall(r"context\.ipynb::([a-z_]+):s", (ROOT / "book" / f"{page}.md").read_text(encoding="utf-8")):
             assert f'glue_text(\\"{key}\\"' in nb or f"glue_text(\"{key}\"" in nb, f"{page}.md uses {key}, never glued"
@@ -375,7 +375,8 @@ def test_my_pages_glue_only_keys_the_notebook_glues():
 
 def _run(tmp_path, **params):
     out = tmp_path / f"ctx-{len(list(tmp_path.iterdir()))}.ipynb"
-    args = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "context.ipynb"), str(out), "--cwd", str(ROOT / "notebooks")]
+    src = source_as_ipynb("context", tmp_path)
+    args = [sys.executable, "-m", "papermill", str(src), str(out), "--cwd", str(ROOT / "notebooks")]
     for k, v in params.items():
         args += ["-p", k, str(v)]
     subprocess.run(args, check=True, capture_output=True, timeout=300)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import data_root, vertint
+
 from vertint import data, practice
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,6 @@ and ordinals in headings of lists. Anything else with a digit is a hand-typed nu
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -26,7 +25,8 @@ STRIP = re.compile(
     r"|\bper 100\b|\b30-day\b"            # units of the published outcomes
     r"|\b80% power\b"                      # the conventional power target is a definition
     r"|\bProposition 99\b"                 # a proper name
-    r"|\bTable \d+[A-Z]?\b",               # a table in a cited source
+    r"|\bTable \d+[A-Z]?\b"                # a table in a cited source
+    r"|\b12 months\b",                    # a year, as a unit conversion
     re.S | re.M,
 )
 YEAR_OR_DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d)(?:[-–/](?:\d\d|1[89]\d\d|20\d\d))?\b|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (?:19|20)\d\d\b")
@@ -42,8 +42,10 @@ def typed_numbers(text: str) -> list[str]:
 def _markdown_sources():
     for page in sorted((ROOT / "book").glob("*.md")):
         yield str(page.relative_to(ROOT)), page.read_text(encoding="utf-8")
-    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    from vertint.runner import read_source
+
+    for nb in sorted((ROOT / "notebooks").glob("*.md")):
+        cells = read_source(nb)["cells"]
         for i, cell in enumerate(cells):
             if cell["cell_type"] == "markdown":
                 src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -62,3 +64,63 @@ def test_no_hand_typed_numbers_in_prose():
         if hits:
             found.append(f"{where}: {hits[:6]}")
     assert not found, "numbers typed into prose (glue them from a notebook):\n" + "\n".join(found)
+
+
+#: number words that state a count (``two`` is left out: "the two groups" is grammar, not a figure;
+#: "twelve-month"/"twelve months" is the length of a year)
+NUMBER_WORDS = re.compile(r"\b(three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+                          r"sixty|seventy|eighty|ninety|hundred|thousand)\b(?![- ]month)", re.I)
+#: the verdict words: a verdict is made by a rule over data and glued or shown in a claim box, never typed
+VERDICT_WORDS = re.compile(r"\b(?:is|are|was|were|be|judged|rated|stays|remains)\s+(?:\*\*)?(partly supported|not supported|supported|"
+                           r"not reproducible from public data)\b(?!\s+(?:only|if|when|unless))", re.I)  # a rule's definition may name its verdicts
+QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')
+
+
+def number_words(text: str) -> list[str]:
+    text = STRIP.sub(" ", text)
+    return NUMBER_WORDS.findall(QUOTED.sub(" ", text))
+
+
+def test_the_word_checker_catches_number_words():
+    assert number_words("The trust ran ten practices for four hundred patients.") == ["ten", "four", "hundred"]
+    assert number_words('It "lost four hundred GPs" over a twelve-month window, the two groups.') == []
+
+
+def test_no_number_words_in_notebook_prose():
+    found = []
+    for where, text in _markdown_sources():
+        if where.startswith("notebooks/"):
+            hits = number_words(text)
+            if hits:
+                found.append(f"{where}: {hits[:6]}")
+    assert not found, "counts written as words in chapter prose (glue them):\n" + "\n".join(found)
+
+
+def test_no_verdict_typed_in_notebook_prose():
+    found = []
+    for where, text in _markdown_sources():
+        if where.startswith("notebooks/"):
+            hits = VERDICT_WORDS.findall(QUOTED.sub(" ", STRIP.sub(" ", text)))
+            if hits:
+                found.append(f"{where}: {hits[:4]}")
+    assert not found, "verdicts typed into chapter prose (they come from claims.emit):\n" + "\n".join(found)
+
+
+def _code_strings():
+    """String literals in chapter code cells (captions, alt text, caveats, units), docstrings aside."""
+    import ast
+
+    from vertint.runner import read_source
+
+    for nb in sorted((ROOT / "notebooks").glob("*.md")):
+        for i, cell in enumerate(read_source(nb)["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            for node in ast.walk(ast.parse("".join(cell["source"]))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    yield f"{nb.relative_to(ROOT)} cell {i + 1}", node.value
+
+
+def test_no_hand_typed_numbers_in_notebook_strings():
+    found = [f"{where}: {hits} in {text[:60]!r}" for where, text in _code_strings() if (hits := typed_numbers(text))]
+    assert not found, "numbers typed into reader-facing strings (format them from data):\n" + "\n".join(found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -32,8 +31,10 @@ def test_every_cited_key_exists():
     keys = {key for _, key, _ in _entries()}
     cite = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
     sources = [p.read_text(encoding="utf-8") for p in (ROOT / "book").glob("*.md")]
-    for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+    from vertint.runner import read_source
+
+    for nb in (ROOT / "notebooks").glob("*.md"):
+        for cell in read_source(nb)["cells"]:
             sources.append("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
     cited = {k.strip() for text in sources for group in cite.findall(text) for k in group.split(",")}
     assert cited, "no citations found"

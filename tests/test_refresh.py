@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import data_root
+
 from vertint import data, refresh
 from vertint import workforce as wf
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import data_root, source_as_ipynb, source_cells
 
-from conftest import data_root
 from vertint import data, verdicts
 from vertint import workforce as wf
 from vertint.nb import Table
@@ -377,8 +377,7 @@ def test_notebook_parameters_match_runs_yml():
     declared = notebook_parameters(ROOT / run.path)
     assert declared == {k: p.default for k, p in run.params.items()}
     assert set(run.data) == set(RESOURCES)
-    nb = json.loads((ROOT / run.path).read_text(encoding="utf-8"))
-    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), "commit without outputs"
+    assert all(not c.get("outputs") for c in source_cells("workforce") if c["cell_type"] == "code"), "commit without outputs"
 
 
 def test_claims_registry_entries():
@@ -395,7 +394,7 @@ def test_variant_notebook_run_changes_claim1(tmp_path):
     from vertint.claims import collect
 
     out = tmp_path / "out.ipynb"
-    cmd = [str(Path(sys.executable).with_name("papermill")), "workforce.ipynb", str(out),
+    cmd = [str(Path(sys.executable).with_name("papermill")), str(source_as_ipynb("workforce", tmp_path)), str(out),
            "-p", "measure", "headcount", "-p", "include_trainees", "True", "-p", "smoke", "True", "--log-level", "ERROR"]
     proc = subprocess.run(cmd, cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

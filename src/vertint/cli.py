@@ -178,8 +178,20 @@ def data_practice(
         _fail(VertintError("the vendored practice tables differ from a rebuild of the raw files"))
 
 
-def main():  # pragma: no cover
-    app()
+@app.command("new-chapter")
+def new_chapter(
+    name: str = typer.Argument(..., help="Chapter name: lower-case letters, digits and _ (used in file names and claim ids)."),
+    title: str = typer.Option(..., "--title", help="The chapter's title."),
+):
+    """Write a new chapter that builds (notebook, module, claims, run-matrix, table-of-contents and
+    certainty entries), following CONTRIBUTING.md; replace its placeholders."""
+    from .scaffold import new_chapter as scaffold
+
+    try:
+        written = scaffold(name, title)
+    except VertintError as exc:
+        _fail(exc)
+    out.print("wrote " + ", ".join(written))
 
 
 if __name__ == "__main__":  # pragma: no cover

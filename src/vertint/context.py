@@ -663,6 +663,23 @@ def separate_claim(df: pd.DataFrame, payments: pd.DataFrame) -> dict:
                              "so the share run separately was at least as high when the claim was made"}}
 
 
+#: GPs are counted per this many registered patients (the usual NHS scale)
+PER_PATIENTS = 10_000
+
+
+def year_end(year: str) -> str:
+    """A financial year ('2020-21') as the month it ends ('2021-03')."""
+    return f"{int(year[:4]) + 1}-03"
+
+
+def panel_year(workforce: pd.DataFrame, end: str) -> str:
+    """The practice panel's financial year that ends in month ``end``."""
+    years = [y for y in workforce["year"].unique() if year_end(y) == end]
+    if not years:
+        raise ContextError(f"no financial year of the practice panel ends in {end}")
+    return years[0]
+
+
 def gp_per_10k_by_quintile(workforce: pd.DataFrame, year: str) -> pd.DataFrame:
     """Fully qualified GP FTE per 10,000 registered patients by practice deprivation quintile
     (1 least, 5 most deprived) in the practice panel's financial ``year``: practices with an FTE figure."""
@@ -670,7 +687,7 @@ def gp_per_10k_by_quintile(workforce: pd.DataFrame, year: str) -> pd.DataFrame:
     g = w.groupby("imd_quintile", sort=True)[["gp_fte", "total_patients"]].sum()
     out = pd.DataFrame({"quintile": g.index.astype(int), "practices": w.groupby("imd_quintile").size().values,
                         "gp_fte": g["gp_fte"].values, "patients": g["total_patients"].values})
-    out["gp_fte_per_10k"] = out["gp_fte"] / out["patients"] * 10_000
+    out["gp_fte_per_10k"] = out["gp_fte"] / out["patients"] * PER_PATIENTS
     return out
 
 
@@ -679,14 +696,14 @@ def deprivation_claim(workforce: pd.DataFrame, claim_id: str) -> dict:
     areas', as fewer GPs per patient in the most deprived quintile of practices than in the least,
     in the latest panel year complete before the claim (and in the latest year, for *still true now*)."""
     upto = claims.seen_up_to(claim_id)
-    ends = {y: f"20{y[-2:]}-03" for y in workforce["year"].unique()}
+    ends = {y: year_end(y) for y in workforce["year"].unique()}
     then = max(y for y, end in ends.items() if end < upto)
     latest = max(ends)
 
     def judge(year):
         q = gp_per_10k_by_quintile(workforce, year).set_index("quintile")["gp_fte_per_10k"]
         gap = float(q.iloc[-1] - q.iloc[0])
-        text = f"{q.iloc[-1]:.2f} against {q.iloc[0]:.2f} GP FTE per 10,000 patients, most against least deprived ({year})"
+        text = f"{q.iloc[-1]:.2f} against {q.iloc[0]:.2f} GP FTE per {PER_PATIENTS:,} patients, most against least deprived ({year})"
         return verdicts.direction(gap, "fall"), text
 
     v_then, t_then = judge(then)

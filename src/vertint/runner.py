@@ -226,12 +226,39 @@ def apply_overrides(runs: dict[str, NotebookRun], overrides: list[str]) -> dict[
     return applied
 
 
+def read_source(path: Path) -> dict:
+    """A chapter's source notebook as a notebook dict: MyST markdown (``.md``, read with jupytext) or
+    ``.ipynb``. Cell ids are set from the cell's position, so a conversion is deterministic."""
+    try:
+        if path.suffix == ".md":
+            import jupytext
+
+            nb = json.loads(jupytext.writes(jupytext.read(path, fmt="md:myst"), fmt="ipynb"))
+        else:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+        for i, cell in enumerate(nb["cells"]):
+            cell["id"] = f"cell-{i}"
+        return nb
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RunError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+
+
+def write_source(nb: dict, path: Path) -> None:
+    """Write a notebook dict back as the source format of ``path`` (MyST markdown for ``.md``)."""
+    if path.suffix == ".md":
+        import jupytext
+
+        path.write_text(jupytext.writes(jupytext.reads(json.dumps(nb), fmt="ipynb"), fmt="md:myst"), encoding="utf-8")
+    else:
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def notebook_parameters(path: Path) -> dict:
     """The literal assignments in a notebook's cell tagged ``parameters`` (no kernel needed)."""
+    nb = read_source(path)
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
         cells = [c for c in nb["cells"] if "parameters" in (c.get("metadata", {}).get("tags") or [])]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise RunError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {exc})") from None
     if len(cells) != 1:
         raise RunError(f"{path.name}: needs exactly one cell tagged 'parameters' (found {len(cells)})")
@@ -470,12 +497,15 @@ def execute_all(runs: dict[str, NotebookRun], cache: Path, workers: int = 2, con
         tasks = {}
         for name, run, target in todo:
             tmp = target.with_suffix(f".tmp{os.getpid()}.ipynb")
+            src = target.with_suffix(f".src{os.getpid()}.ipynb")  # the text source, converted for papermill
+            _write_notebook(read_source(run.source), src)
             tasks[name] = progress.add_task(f"[cyan]{run.path}[/] running", total=1)
-            fut = pool.submit(_execute, str(run.source), str(tmp), dict(run.values), str(run.source.parent), str(root))
-            futures[fut] = (name, run, target, tmp)
+            fut = pool.submit(_execute, str(src), str(tmp), dict(run.values), str(run.source.parent), str(root))
+            futures[fut] = (name, run, target, tmp, src)
         for fut in cf.as_completed(futures):
-            name, run, target, tmp = futures[fut]
+            name, run, target, tmp, src = futures[fut]
             res = fut.result()
+            src.unlink(missing_ok=True)
             if res["ok"]:
                 nb = json.loads(tmp.read_text(encoding="utf-8"))
                 nb = normalise(nb, run.values)
@@ -545,7 +575,7 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None) -> 
     records: list[dict] = []
     for name, run in runs.items():
         nb_path = outcomes[name].path
-        dest = stage_dir / run.path
+        dest = stage_dir / Path(run.path).with_suffix(".ipynb")  # the executed notebook, whatever the source format
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(nb_path, dest)
         records.extend(claims_mod.collect(json.loads(nb_path.read_text(encoding="utf-8"))))

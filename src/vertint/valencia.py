@@ -1,4 +1,4 @@
-"""Valencia (Alzira) and the international comparisons: the logic behind ``notebooks/valencia.ipynb``.
+"""Valencia (Alzira) and the international comparisons: the logic behind ``notebooks/valencia.md``.
 
 Everything here works from the published, abstract-level figures vendored in ``data/valencia_*.csv``:
 

@@ -1,4 +1,4 @@
-"""GP workforce and demand: the analysis behind ``notebooks/workforce.ipynb``, in modules of one purpose.
+"""GP workforce and demand: the analysis behind ``notebooks/workforce.md``, in modules of one purpose.
 
 - :mod:`.series`: loading the four vendored tables, points of one methodology vintage, comparisons
   that refuse mixed vintages, and the segmented trend model.
