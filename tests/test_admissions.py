@@ -112,7 +112,7 @@ def test_claim_verdicts(est, yu):
     assert verdicts.rederived(888, 960).label == verdicts.PARTLY  # 8.1%: within twice the tolerance
     assert verdicts.rederived(888, 1000).label == verdicts.NOT_SUPPORTED  # 12.6%
     lo = adm.row(est, "lopes2017", "readmissions")
-    sim = adm.similarity({"label": "a", "estimate": -0.021, "ci_low": -0.037, "ci_high": -0.0049, "null": 0.0},
+    sim = verdicts.similarity({"label": "a", "estimate": -0.021, "ci_low": -0.037, "ci_high": -0.0049, "null": 0.0},
                          {"label": "b", "estimate": lo["estimate"], "ci_low": lo["ci_low"], "ci_high": lo["ci_high"], "null": 1.0},
                          same_scale=False)
     assert sim.label == verdicts.PARTLY

@@ -115,14 +115,6 @@ def test_true_effect_joins_grid():
     assert r.illustrative_estimate < 0  # a 13% reduction shows up as a negative pooled gap
 
 
-def test_detectable_effect():
-    import pandas as pd
-
-    pw = pd.DataFrame({"effect": [0, 0.05, 0.1], "power": [0.05, 0.5, 0.9]})
-    assert synth.detectable_effect(pw) == 0.1
-    assert synth.detectable_effect(pw.assign(power=[0.05, 0.1, 0.2])) is None
-
-
 def test_charts_compile_offline(p99):
     import vl_convert as vlc
 

@@ -85,3 +85,18 @@ def test_labels_and_rules_are_fixed():
     with pytest.raises(ValueError):
         v.Verdict("not reproducible from public data", "equals", "y")
     assert v.not_reproducible("no data").label == "not reproducible from public data"
+
+
+def test_verdicts_are_made_only_by_rule_functions():
+    """A Verdict is constructed only inside vertint.verdicts (its rule functions); chapter modules
+    and notebooks call those functions, so no verdict word can be typed in by hand."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    made = re.compile(r"\bVerdict\(")
+    offenders = [str(p.relative_to(root)) for p in sorted((root / "src" / "vertint").rglob("*.py"))
+                 if p.name != "verdicts.py" and made.search(p.read_text(encoding="utf-8"))]
+    offenders += [str(p.relative_to(root)) for p in sorted((root / "notebooks").glob("*.md"))
+                  if made.search(p.read_text(encoding="utf-8"))]
+    assert not offenders, f"Verdict(...) constructed outside vertint.verdicts: {offenders}"

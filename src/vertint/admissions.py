@@ -15,7 +15,7 @@ from scipy import stats
 
 from . import data
 from .charts import GREY
-from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, Verdict, consistency
+from .verdicts import Verdict, consistency
 
 Z975 = stats.norm.ppf(0.975)  # 1.959964...
 STUDIES = ("yu2020", "saunders2024", "lopes2017")
@@ -281,33 +281,6 @@ def savings_verdict(abstract_m: float, discussion_floor_m: float) -> Verdict:
                               "costs behind either figure are not published")
 
 
-def similarity(a: dict, b: dict, same_scale: bool) -> Verdict:
-    """Two findings 'similar'? Each dict has estimate, ci_low, ci_high, null (0 or 1) and label.
-
-    Supported: both intervals exclude no effect on the same side, on a common scale, and overlap.
-    Partly: both show a reduction that excludes no effect, but the magnitudes are not on a common
-    scale (or do not overlap). Not supported: different directions or one includes no effect.
-    """
-    def side(d):
-        if d["ci_high"] < d["null"]:
-            return -1
-        if d["ci_low"] > d["null"]:
-            return 1
-        return 0
-
-    sa, sb = side(a), side(b)
-    reason = (f"{a['label']}: {a['estimate']:g} ({a['ci_low']:g} to {a['ci_high']:g}); "
-              f"{b['label']}: {b['estimate']:g} ({b['ci_low']:g} to {b['ci_high']:g})")
-    if sa == 0 or sb == 0 or sa != sb:
-        return Verdict(NOT_SUPPORTED, "similarity", reason + "; not both clear effects in the same direction")
-    if same_scale and a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"]:
-        return Verdict(SUPPORTED, "similarity", reason + "; same direction, overlapping intervals on one scale")
-    return Verdict(PARTLY, "similarity", reason + "; same direction, but magnitudes are not on a common scale")
-
-
-# --------------------------------------------------------------------------- charts
-
-
 def forest_chart(table: pd.DataFrame, pooled: dict | None, scale: str, outcome_label: str):
     import altair as alt
 
@@ -332,3 +305,4 @@ def forest_chart(table: pd.DataFrame, pooled: dict | None, scale: str, outcome_l
     null = alt.Chart(pd.DataFrame({"x": [display(1.0, scale)]})).mark_rule(strokeDash=[4, 4], color=GREY).encode(x="x:Q")
     data_out = df[["study", "kind", "ratio", "ci_low", "ci_high"] + [c for c in ("design", "conversion") if c in df]]
     return alt.layer(bars, pts, null).properties(height=40 * len(df) + 20), data_out
+

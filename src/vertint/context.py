@@ -207,7 +207,7 @@ def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, 
     if a["series"] != b["series"]:
         v = verdicts.across_break(v, f"{what}, across a change of survey method ({a['series']} to {b['series']})")
     else:
-        v = Verdict(v.label, v.rule, f"{what}; {v.reason}")
+        v = verdicts.relabel(v, what)
     return v, {"year": int(b["year"]), "what": what}
 
 

@@ -186,22 +186,3 @@ def load(name: str) -> pd.DataFrame:
     """A validated copy of resource ``name`` as a DataFrame, typed from its schema."""
     path = validate(name)
     return _load_cached(name, sha256(path)).copy()
-
-
-def provenance_table() -> pd.DataFrame:
-    """One row per resource: what the data-provenance page shows."""
-    rows = []
-    for res in manifest().get("resources", []):
-        rows.append(
-            {
-                "file": f"data/{res.get('path')}",
-                "title": res.get("title", ""),
-                "publisher": res.get("publisher", ""),
-                "vintage": res.get("vintage", ""),
-                "licence": "; ".join(l.get("name", "") for l in res.get("licenses", [])),
-                "sources": [(s.get("title", ""), s.get("path", "")) for s in res.get("sources", [])],
-                "sha256": str(res.get("hash", "")).split(":", 1)[-1],
-                "rows": None,
-            }
-        )
-    return pd.DataFrame(rows)

@@ -338,12 +338,6 @@ def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_mo
     )
 
 
-def detectable_effect(power: pd.DataFrame, target: float = 0.8) -> float | None:
-    """Smallest effect on the grid with power at least ``target`` (None if none reaches it)."""
-    hit = power.loc[power["power"] >= target, "effect"]
-    return float(hit.min()) if len(hit) else None
-
-
 def power_summary(power: pd.DataFrame, target: float = 0.8) -> dict:
     """What the page says about a power curve: detectable effects (as text) and the test's size."""
     def mde(col):

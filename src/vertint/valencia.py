@@ -467,7 +467,7 @@ def costs_similar_verdict(table: pd.DataFrame, adjustment: str, within: float) -
         raise ValueError(f"cost_adjustment must be one of {COST_ADJUSTMENTS}, got {adjustment!r}")
     row = table.set_index("adjustment").loc[adjustment]
     v = verdicts.within_share(float(row["nhs"]), float(row["kaiser"]), within, ("the NHS figure", "the Kaiser figure"))
-    return verdicts.Verdict(v.label, v.rule, f"{COST_LABELS[adjustment]}: {v.reason}")
+    return verdicts.relabel(v, COST_LABELS[adjustment])
 
 
 def kaiser_chart(table: pd.DataFrame, chosen: str) -> alt.Chart:

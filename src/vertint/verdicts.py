@@ -238,6 +238,38 @@ def named_places(shown: dict[str, bool], what: str) -> Verdict:
     return Verdict(PARTLY, "named_places", reason)
 
 
+def similarity(a: dict, b: dict, same_scale: bool) -> Verdict:
+    """Two findings 'similar'? Each dict has estimate, ci_low, ci_high, null (0 or 1) and label.
+
+    Supported: both intervals exclude no effect on the same side, on a common scale, and overlap.
+    Partly: both show a reduction that excludes no effect, but the magnitudes are not on a common
+    scale (or do not overlap). Not supported: different directions or one includes no effect.
+    """
+    def side(d):
+        if d["ci_high"] < d["null"]:
+            return -1
+        if d["ci_low"] > d["null"]:
+            return 1
+        return 0
+
+    sa, sb = side(a), side(b)
+    reason = (f"{a['label']}: {a['estimate']:g} ({a['ci_low']:g} to {a['ci_high']:g}); "
+              f"{b['label']}: {b['estimate']:g} ({b['ci_low']:g} to {b['ci_high']:g})")
+    if sa == 0 or sb == 0 or sa != sb:
+        return Verdict(NOT_SUPPORTED, "similarity", reason + "; not both clear effects in the same direction")
+    if same_scale and a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"]:
+        return Verdict(SUPPORTED, "similarity", reason + "; same direction, overlapping intervals on one scale")
+    return Verdict(PARTLY, "similarity", reason + "; same direction, but magnitudes are not on a common scale")
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def relabel(v: Verdict, context: str) -> Verdict:
+    """The same verdict by the same rule, its reason prefixed with what it was applied to."""
+    return Verdict(v.label, v.rule, f"{context}: {v.reason}")
+
+
 def all_of(*verdicts: Verdict) -> Verdict:
     """Combine verdicts on parts of one claim.
 
