@@ -32,6 +32,8 @@ def check_anatomy(nb: dict, name: str) -> None:
     assert sum(f'claims_examined("{name}")' in s for s in src) == 1 or name == "context", f"{name}: claims_examined from the registry"
     assert src[-1].lstrip().startswith(f'run_stamp("{name}"'), f"{name}: the last cell is the run stamp"
     assert "Markdown(" not in "".join(src[-1:]), name
+    bare = [s.splitlines()[0] for s, tg in zip(src, tags) if not tg]
+    assert not bare, f"{name}: code cells without a tag show their code to readers: {bare}"
 
 
 @pytest.mark.parametrize("name", list(load_matrix()))
