@@ -29,7 +29,7 @@ def check_anatomy(nb: dict, name: str) -> None:
     assert imports and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in imports), f"{name}: the second code cell holds the imports, only"
     assert "remove-cell" in tags[1], f"{name}: the imports cell is tagged remove-cell"
     src = ["".join(c["source"]) for c in code]
-    assert sum(f'claims_examined("{name}")' in s for s in src) == 1 or name == "context", f"{name}: claims_examined from the registry"
+    assert sum(f'claims_examined("{name}")' in s for s in src) == 1, f"{name}: claims_examined from the registry"
     assert src[-1].lstrip().startswith(f'run_stamp("{name}"'), f"{name}: the last cell is the run stamp"
     assert "Markdown(" not in "".join(src[-1:]), name
     bare = [s.splitlines()[0] for s, tg in zip(src, tags) if not tg]

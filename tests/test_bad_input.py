@@ -209,8 +209,8 @@ CASES = [
          lit("notebooks/valencia.md: parameter 'alpha' defaults to 0.1 in the notebook but 0.05 in runs.yml")),
     Case("notebook-parameter-undeclared", edit("runs.yml", replace("      smoke: {type: bool, default: false, help: \"Fast run for tests (no effect: this chapter",
                                                                     "      extra: {type: int, default: 1, help: \"x\"}\n      smoke: {type: bool, default: false, help: \"Fast run for tests (no effect: this chapter")), (),
-         lit("notebooks/valencia.md: parameters cell declares ['alpha', 'cost_adjustment', 'indicator_counts', 'smoke', 'tie_handling'], "
-             "runs.yml declares ['alpha', 'cost_adjustment', 'extra', 'indicator_counts', 'smoke', 'tie_handling']")),
+         lit("notebooks/valencia.md: parameters cell declares ['alpha', 'cost_adjustment', 'indicator_correlation', 'indicator_counts', 'indicator_level', 'smoke', 'tie_handling'], "
+             "runs.yml declares ['alpha', 'cost_adjustment', 'extra', 'indicator_correlation', 'indicator_counts', 'indicator_level', 'smoke', 'tie_handling']")),
     Case("notebook-missing", delete("notebooks/valencia.md"), (),
          lit("runs.yml: valencia: notebooks/valencia.md does not exist")),
     Case("notebook-parameters-cell-syntax-error", edit_notebook("notebooks/valencia.md", parameters_cell_append("alpha: float = (0.05")), (),

@@ -7,12 +7,11 @@ import json
 import shutil
 
 import pytest
-
 from conftest import vertint
+from test_anatomy import check_anatomy
+
 from vertint.runner import read_source
 from vertint.scaffold import ScaffoldError, new_chapter
-
-from test_anatomy import check_anatomy
 
 
 def test_new_chapter_builds_with_its_claim(book_copy, tmp_path):

@@ -313,7 +313,8 @@ def test_runs_yml_matches_the_notebook_parameters():
     declared = notebook_parameters(ROOT / "notebooks" / "valencia.md")
     assert declared == {k: p.default for k, p in runs["valencia"].params.items()}
     assert declared == {"tie_handling": "exclude", "alpha": 0.05, "indicator_counts": [],
-                        "cost_adjustment": "feachem2002", "smoke": False}
+                        "cost_adjustment": "feachem2002", "indicator_level": 0.05,
+                        "indicator_correlation": [0.0, 0.5], "smoke": False}
     assert runs["valencia"].params["tie_handling"].choices == list(val.TIE_HANDLING)
     assert runs["valencia"].params["cost_adjustment"].choices == list(val.COST_ADJUSTMENTS)
     assert set(runs["valencia"].data) == {r for r in (x.get("name") for x in data.manifest()["resources"]) if r.startswith("valencia_")}
@@ -351,3 +352,148 @@ def test_a_wrong_kind_label_is_refused(tmp_path, monkeypatch):
 
 def test_kaiser_year():
     assert val.kaiser_year() == 2000
+
+
+# --------------------------------------------------------------------------- the count of worse results against chance
+
+
+def betabinom_tail_by_hand(k: int, n: int, p0: float, rho: float) -> float:
+    """P(X >= k) for the beta-binomial with mean p0 and intra-class correlation rho, summed from
+    the pmf C(n, x) B(x + a, n - x + b) / B(a, b) with log-gamma (no scipy)."""
+    from math import exp, lgamma
+
+    a, b = p0 * (1 - rho) / rho, (1 - p0) * (1 - rho) / rho
+
+    def log_beta(x, y):
+        return lgamma(x) + lgamma(y) - lgamma(x + y)
+
+    return sum(comb(n, x) * exp(log_beta(x + a, n - x + b) - log_beta(a, b)) for x in range(k, n + 1))
+
+
+@pytest.mark.parametrize("rho", [0.01, 0.1, 0.25, 0.5, 0.9])
+@pytest.mark.parametrize("k", [1, 3, 15, 26])
+def test_betabinom_tail_against_scipy_and_by_hand(rho, k):
+    from scipy.stats import betabinom
+
+    got = val.betabinom_tail(k, 26, 0.025, rho)
+    a, b = 0.025 * (1 - rho) / rho, 0.975 * (1 - rho) / rho
+    assert got == pytest.approx(float(betabinom.sf(k - 1, 26, a, b)), rel=1e-9)
+    assert got == pytest.approx(betabinom_tail_by_hand(k, 26, 0.025, rho), rel=1e-6)
+    assert 1 / (a + b + 1) == pytest.approx(rho)  # the parametrisation has intra-class correlation rho
+
+
+def test_betabinom_tail_without_correlation_is_the_binomial():
+    by_hand = sum(comb(26, i) * 0.025**i * 0.975 ** (26 - i) for i in range(15, 27))
+    assert val.betabinom_tail(15, 26, 0.025, 0.0) == pytest.approx(by_hand, rel=1e-9)
+    assert val.betabinom_tail(0, 26, 0.025, 0.3) == 1.0
+    with pytest.raises(ValueError):
+        val.betabinom_tail(15, 26, 0.025, 1.0)
+
+
+def test_markov_bound_by_hand():
+    # E[X] = 26 x 0.025 = 0.65; P(X >= 15) <= 0.65 / 15
+    assert val.markov_bound(15, 26, 0.025) == pytest.approx(0.65 / 15)
+    assert val.markov_bound(15, 26, 0.025) == pytest.approx(0.043333, abs=1e-6)
+    assert val.markov_bound(1, 26, 0.05) == 1.0  # capped at one
+    # the bound is attained: X = 15 with probability 0.65/15, else 0, has mean 0.65 (each of 26
+    # exchangeable indicators then has marginal probability 0.025)
+    q = val.markov_bound(15, 26, 0.025)
+    assert q * 15 / 26 == pytest.approx(0.025)
+
+
+def test_chance_count_on_the_published_counts():
+    cc = val.chance_count(15, 26, 0.05, [0.0, 0.5], 0.05)
+    assert cc.p0 == 0.025 and cc.expected == pytest.approx(0.65)
+    assert cc.independent == pytest.approx(val.significance_count_p(15, 26, 0.05), rel=1e-9)
+    assert cc.correlations[0] == 0.0 and cc.correlations[-1] == 0.5 and len(cc.correlations) == 21
+    assert list(cc.tails) == sorted(cc.tails)  # more correlation, likelier by chance
+    assert cc.worst_correlation == 0.5
+    assert cc.worst_tail == pytest.approx(betabinom_tail_by_hand(15, 26, 0.025, 0.5), rel=1e-6)
+    assert cc.worst_tail < cc.family_limit == 0.025 < cc.any_dependence
+    assert cc.any_dependence == pytest.approx(0.65 / 15)
+    assert cc.level_for_bound == pytest.approx(2 * 0.05 * 15 / 26)  # 5.8%: above it the bound passes 0.05
+    assert val.describe_chance(cc, 0.05).startswith("15 or more significantly worse results would be unlikely by chance however")
+    # at a 10% level per indicator, the bound under any dependence no longer excludes chance
+    loose = val.chance_count(15, 26, 0.10, [0.0, 0.5], 0.05)
+    assert loose.any_dependence == pytest.approx(1.3 / 15) and "declared range" in val.describe_chance(loose, 0.05)
+    # a single correlation is a range of one point
+    assert val.chance_count(15, 26, 0.05, [0.2, 0.2], 0.05).correlations == (0.2,)
+
+
+def test_chance_curve_and_table():
+    cc = val.chance_count(15, 26, 0.05, [0.0, 0.5], 0.05)
+    curve = val.chance_curve(cc)
+    assert curve["correlation"].is_monotonic_increasing and curve["correlation"].max() == pytest.approx(0.95)
+    assert curve.loc[curve["correlation"] <= 0.5, "in_range"].all() and not curve.loc[curve["correlation"] > 0.5, "in_range"].any()
+    tab = val.chance_table(cc)
+    assert list(tab.iloc[:, 1]) == ["5.5e-18", "0.016", "0.043"]
+    spec = val.chance_chart(curve, cc, 0.05).to_dict()
+    assert "title" not in spec
+
+
+@pytest.mark.parametrize("bad", [[0.5, 0.1], [0.2], [0.0, 1.0], [-0.1, 0.2], ["x", 0.2], [0.1, 0.2, 0.3], 0.3])
+def test_a_bad_correlation_range_is_refused(bad):
+    with pytest.raises(ValueError, match="indicator_correlation"):
+        val.chance_count(15, 26, 0.05, bad, 0.05)
+
+
+# --------------------------------------------------------------------------- what the counts rule out
+
+
+def _rule_out(counts=()):
+    c = val.resolve_counts(list(counts))
+    return val.rule_out_table(val.level_test(c), [val.change_test(c, t) for t in val.TIE_HANDLING], val.margin())
+
+
+def test_rule_out_reads_the_rubric_margin_and_each_readings_side():
+    assert val.margin() == 0.15
+    t = _rule_out().set_index("reading_key")
+    # 2015 levels, 11 of 26 counted for Alzira: 90% interval 25.8% to 60.2%: an advantage (above 65%) is ruled out;
+    # the reading bounds the share from above only, so it says nothing about a disadvantage
+    lv = t.loc["not worse counted as better"]
+    assert (lv["low"], lv["high"]) == (pytest.approx(0.2584, abs=1e-4), pytest.approx(0.6016, abs=1e-4))
+    assert lv["advantage_ruled_out"] is True and lv["disadvantage_ruled_out"] is None
+    # change, ties excluded, 11 of 20: 34.7% to 74.1%: neither side ruled out
+    ex = t.loc["exclude"]
+    assert (ex["low"], ex["high"]) == (pytest.approx(0.3469, abs=1e-4), pytest.approx(0.7413, abs=1e-4))
+    assert ex["advantage_ruled_out"] is False and ex["disadvantage_ruled_out"] is False
+    # ties counted against Alzira bound the share from below: it cannot rule out an advantage
+    assert t.loc["against", "advantage_ruled_out"] is None and t.loc["against", "disadvantage_ruled_out"] is False
+    assert t.loc["favour", "disadvantage_ruled_out"] is None and t.loc["favour", "advantage_ruled_out"] is False
+    shown = val.rule_out_display(_rule_out(), val.margin())
+    assert list(shown.columns)[-2:] == ["Advantage of interest (share above 65%)", "Disadvantage of the same size (share below 35%)"]
+    assert shown.loc[1, "90% interval of the share"] == "34.7% to 74.1%"
+    assert shown.loc[3, "Advantage of interest (share above 65%)"].startswith("cannot tell")
+    assert val.ruled_words(True) == "is ruled out" and val.ruled_words(False) == "is not ruled out"
+    assert val.ruled_words(None).startswith("cannot be judged")
+    assert "title" not in val.rule_out_chart(_rule_out(), val.margin(), "exclude").to_dict()
+
+
+def test_a_failed_test_never_supports_not_better():
+    # every reading of the published counts fails to show an advantage; none may give 'supported'
+    for ties in val.TIE_HANDLING:
+        assert _verdict([], ties).label == verdicts.PARTLY, ties
+    # counting every tie against Alzira used to make 11 of 26 look like a ruled-out advantage (upper bound 60%);
+    # that reading bounds the share from below, so the verdict takes the bound with every tie for Alzira (81%)
+    v = _verdict([], "against")
+    assert "every tie for Alzira" in v.reason and "at most 81%" in v.reason
+    # with few ties the generous bound is tight enough and the claim can be supported on the change too
+    assert _verdict(["26", "15", "2", "23"], "against").label == verdicts.SUPPORTED
+
+
+def test_the_sign_test_records_its_ties():
+    c = val.resolve_counts([])
+    assert val.change_test(c, "against").ties == 6 and val.change_test(c, "exclude").ties == 6
+
+
+# --------------------------------------------------------------------------- Kaiser: both bases
+
+
+def test_kaiser_bases_table_shows_both_denominators_and_the_rule():
+    t = val.kaiser_bases_table(val.kaiser_table(), 0.10)
+    assert list(t["Adjustment"]) == [val.COST_LABELS[a] for a in val.COST_ADJUSTMENTS]
+    row = t.iloc[0]
+    assert (row["Gap as a share of Kaiser's cost"], row["Gap as a share of the NHS's cost"]) == ("9.6%", "10.6%")
+    assert row["Within 10% on"] == "Kaiser's cost only" and row["Verdict under this adjustment"] == verdicts.PARTLY
+    assert list(t["Within 10% on"])[1:] == ["neither base", "neither base"]
+    assert val.kaiser_bases_table(val.kaiser_table(), 0.11).iloc[0]["Within 11% on"] == "both bases"

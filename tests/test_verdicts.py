@@ -100,3 +100,15 @@ def test_verdicts_are_made_only_by_rule_functions():
     offenders += [str(p.relative_to(root)) for p in sorted((root / "notebooks").glob("*.md"))
                   if made.search(p.read_text(encoding="utf-8"))]
     assert not offenders, f"Verdict(...) constructed outside vertint.verdicts: {offenders}"
+
+
+def test_not_better_reads_its_bound_and_level_from_the_rubric():
+    from vertint import rubric
+
+    bound = 0.5 + float(rubric.param("not_better", "margin"))
+    alpha = float(rubric.param("not_better", "alpha"))
+    assert v.not_better(0.5, bound, "x").label == v.SUPPORTED  # at the bound: ruled out
+    assert v.not_better(0.5, bound + 1e-9, "x").label == v.PARTLY  # just above: a failed test alone
+    assert v.not_better(alpha - 1e-9, 0.5, "x").label == v.NOT_SUPPORTED
+    assert v.not_better(alpha, bound + 0.1, "x").label == v.PARTLY
+    assert f"against {bound:.0%}" in v.not_better(0.5, 0.6, "x").reason

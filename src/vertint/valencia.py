@@ -5,11 +5,16 @@ Everything here works from the published, abstract-level figures vendored in ``d
 - :func:`resolve_counts` and :func:`reading_table` turn the published indicator counts of
   Comendeiro-Maaløe et al. (2019) into exact binomial sign tests of "Alzira was no better than its
   public peers", under each reading of the ties (indicators with no significant difference);
-  :func:`no_better_verdict` turns the chosen reading into a verdict.
+  :func:`no_better_verdict` turns the chosen reading into a verdict; :func:`rule_out_table` says
+  what each comparison's 90% interval rules out against the rubric's smallest advantage of interest.
+- :func:`chance_count`: the number of indicators significantly worse, against what no difference
+  would give with independent indicators (binomial), correlated ones (beta-binomial over a declared
+  range of intra-indicator correlations) and any dependence at all (Markov's bound).
 - :func:`timeline` / :func:`timeline_chart` / :func:`capitation_chart`: the concession as data.
 - :func:`evidence_table`: each finding about Alzira, graded by the kind of source behind it.
-- :func:`kaiser_table` / :func:`costs_similar_verdict`: the Kaiser Permanente and NHS cost comparison
-  under the published adjustments, and how its conclusion turns on them.
+- :func:`kaiser_table` / :func:`costs_similar_verdict` / :func:`kaiser_bases_table`: the Kaiser
+  Permanente and NHS cost comparison under the published adjustments, on both bases of "within 10%",
+  and how its conclusion turns on them.
 - :func:`international_table` / :func:`merging_verdict`: the other countries and what transfers.
 
 Verdicts returned here are :class:`vertint.verdicts.Verdict` objects made by rules, never typed.
@@ -21,17 +26,25 @@ import math
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
 from . import claims, data, verdicts
-from .charts import GREY
+from .charts import BLUE, GREY, ORANGE
 from .verdicts import Verdict, not_reproducible
 
 #: Order of the four numbers in the ``indicator_counts`` parameter.
 COUNT_FIELDS = ("indicators_total", "worse_2015", "improved_more", "improved_less")
 #: How indicators with no significant difference (ties) enter a sign test.
 TIE_HANDLING = ("exclude", "split", "against", "favour")
+#: Coverage of the interval of the share in Alzira's favour that the rubric's ``not_better`` rule
+#: reads ("the upper end of the 90% interval", rubric/rubric.yml).
+INTERVAL = 0.90
+#: Readings whose share in Alzira's favour is a bound, not an estimate: from above (every tie, or every
+#: indicator not worse, counted for Alzira) or from below (every tie counted against it).
+UPPER_BOUND_READINGS = ("favour", "not worse counted as better")
+LOWER_BOUND_READINGS = ("against",)
 TIE_LABELS = {
     "exclude": "ties excluded (standard sign test)",
     "split": "ties split evenly between the two sides",
@@ -127,6 +140,7 @@ class SignTest:
     p_better: float  # one-sided: P(at least `favour` of `n` | p = 0.5): evidence Alzira is better
     p_worse: float  # one-sided the other way: evidence Alzira is worse
     p_two_sided: float
+    ties: int = 0  # indicators with no significant difference, however the reading handles them
 
     @property
     def against(self) -> int:
@@ -154,7 +168,7 @@ def sign_test(favour: int, against: int, ties: int, tie_handling: str, compariso
     else:  # favour
         k, n = favour + ties, favour + against + ties
     if n == 0:
-        return SignTest(comparison, tie_handling, 0, 0, dropped, 1.0, 1.0, 1.0)
+        return SignTest(comparison, tie_handling, 0, 0, dropped, 1.0, 1.0, 1.0, ties)
     return SignTest(
         comparison,
         tie_handling,
@@ -164,6 +178,7 @@ def sign_test(favour: int, against: int, ties: int, tie_handling: str, compariso
         float(binomtest(k, n, 0.5, alternative="greater").pvalue),
         float(binomtest(k, n, 0.5, alternative="less").pvalue),
         float(binomtest(k, n, 0.5, alternative="two-sided").pvalue),
+        ties,
     )
 
 
@@ -203,6 +218,164 @@ def significance_count_p(worse: int, total: int, level: float) -> float:
     return float(binomtest(worse, total, level / 2, alternative="greater").pvalue)
 
 
+# --------------------------------------------------------------------------- the count of worse results, against chance
+
+
+@dataclass(frozen=True)
+class ChanceCount:
+    """How surprising ``k`` significantly worse results of ``n`` would be if Alzira matched the
+    benchmark on every indicator. Each indicator's test is taken to be two-sided at ``level``, so
+    under no difference it comes out significantly *worse* with probability ``p0 = level / 2``;
+    the other indicators are "not significantly worse", never "better"."""
+
+    k: int
+    n: int
+    level: float  # two-sided level assumed for each indicator's test
+    p0: float  # level / 2: chance that one indicator is significantly worse under no difference
+    expected: float  # n * p0
+    independent: float  # P(X >= k), X ~ Binomial(n, p0): indicators independent
+    correlations: tuple[float, ...]  # grid over the declared range of intra-indicator correlations
+    tails: tuple[float, ...]  # P(X >= k) under the beta-binomial at each correlation
+    range_low: float
+    range_high: float
+    worst_correlation: float  # correlation in the range with the largest tail probability
+    worst_tail: float
+    family_limit: float  # the beta-binomial tail as the correlation tends to one (all indicators move together)
+    any_dependence: float  # Markov: P(X >= k) <= E[X] / k, whatever the dependence (sharp)
+    level_for_bound: float  # largest two-sided level per indicator at which the Markov bound stays below alpha
+
+
+def betabinom_tail(k: int, n: int, p0: float, rho: float) -> float:
+    """P(X >= k) for X beta-binomial with n trials, mean share ``p0`` and intra-class correlation
+    ``rho`` (rho = 0: the binomial). With rho the Beta parameters are a = p0 (1 - rho) / rho and
+    b = (1 - p0) (1 - rho) / rho, so that corr(X_i, X_j) = 1 / (a + b + 1) = rho."""
+    from scipy.stats import betabinom, binom
+
+    if not (0 < p0 < 1) or not (0 <= rho < 1) or not (0 <= k <= n):
+        raise ValueError(f"betabinom_tail needs 0 < p0 < 1, 0 <= rho < 1 and 0 <= k <= n; got p0={p0}, rho={rho}, k={k}, n={n}")
+    if k == 0:
+        return 1.0
+    if rho == 0:
+        return float(binom.sf(k - 1, n, p0))
+    a, b = p0 * (1 - rho) / rho, (1 - p0) * (1 - rho) / rho
+    return float(betabinom.sf(k - 1, n, a, b))
+
+
+def markov_bound(k: int, n: int, p0: float) -> float:
+    """P(X >= k) <= E[X] / k = n p0 / k for a count X of n events each of probability p0, whatever
+    their dependence. The bound is sharp: X = k with probability n p0 / k and 0 otherwise attains it."""
+    if k <= 0:
+        return 1.0
+    return min(1.0, n * p0 / k)
+
+
+def check_correlation_range(corr_range) -> tuple[float, float]:
+    """The ``indicator_correlation`` parameter: two numbers, low <= high, each in [0, 1)."""
+    try:
+        low, high = (float(x) for x in corr_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"indicator_correlation needs two numbers (low, high), got {corr_range!r}") from None
+    if not (0 <= low <= high < 1) or not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"indicator_correlation needs 0 <= low <= high < 1, got {corr_range!r}")
+    return low, high
+
+
+def chance_count(worse: int, total: int, level: float, corr_range, alpha: float, steps: int = 20) -> ChanceCount:
+    """``worse`` significantly worse results of ``total`` against what no difference would give:
+    independent indicators (binomial), correlated ones (beta-binomial over ``steps + 1`` evenly
+    spaced correlations of the declared range), and any dependence at all (Markov)."""
+    if not 0 < level < 1:
+        raise ValueError("level must be between 0 and 1")
+    low, high = check_correlation_range(corr_range)
+    p0 = level / 2
+    grid = tuple(float(x) for x in (np.linspace(low, high, steps + 1) if high > low else [low]))
+    tails = tuple(betabinom_tail(worse, total, p0, r) for r in grid)
+    i = int(np.argmax(tails))
+    return ChanceCount(
+        k=worse, n=total, level=level, p0=p0, expected=total * p0,
+        independent=betabinom_tail(worse, total, p0, 0.0),
+        correlations=grid, tails=tails, range_low=low, range_high=high,
+        worst_correlation=grid[i], worst_tail=tails[i],
+        family_limit=p0 if worse > 0 else 1.0,
+        any_dependence=markov_bound(worse, total, p0),
+        level_for_bound=min(1.0, 2 * alpha * worse / total) if worse > 0 else 0.0,
+    )
+
+
+def chance_curve(cc: ChanceCount, top: float = 0.95, steps: int = 95) -> pd.DataFrame:
+    """The beta-binomial tail probability from no correlation to ``top``, for the chart, with
+    whether each correlation lies in the declared range."""
+    rs = np.linspace(0.0, top, steps + 1)
+    rs = np.unique(np.concatenate([rs, [cc.range_low, cc.range_high]]))
+    return pd.DataFrame({
+        "correlation": rs,
+        "tail": [betabinom_tail(cc.k, cc.n, cc.p0, float(r)) for r in rs],
+        "in_range": [bool(cc.range_low <= r <= cc.range_high) for r in rs],
+    })
+
+
+def chance_table(cc: ChanceCount) -> pd.DataFrame:
+    """Three rows for the page: independence, the declared range, any dependence."""
+    return pd.DataFrame({
+        "Indicators assumed": [
+            "independent (binomial)",
+            f"correlated, intra-indicator correlation {cc.range_low:g} to {cc.range_high:g} (beta-binomial; largest at {cc.worst_correlation:g})",
+            "any dependence at all (Markov bound, sharp)",
+        ],
+        f"P({cc.k} or more of {cc.n} worse by chance)": [fmt_small(cc.independent), fmt_small(cc.worst_tail), fmt_small(cc.any_dependence)],
+    })
+
+
+def describe_chance(cc: ChanceCount, alpha: float) -> str:
+    """What the count of worse results shows at ``alpha``, in words, never recoding the indicators
+    that were not significantly worse as better."""
+    many = f"{cc.k} or more significantly worse results"
+    if cc.any_dependence < alpha:
+        return (f"{many} would be unlikely by chance however the indicators depend on one another, "
+                "so Alzira was worse than the benchmark on at least some indicators")
+    if cc.worst_tail < alpha:
+        return (f"{many} would be unlikely by chance for every correlation in the declared range, "
+                "but some stronger dependence between the indicators could produce them")
+    if cc.independent < alpha:
+        return (f"{many} would be unlikely by chance if the indicators were independent, "
+                "but not if they are as correlated as the declared range allows")
+    return f"{many} could be chance even if the indicators were independent"
+
+
+def chance_chart(curve: pd.DataFrame, cc: ChanceCount, alpha: float) -> alt.LayerChart:
+    """Tail probability against the intra-indicator correlation (log scale), the declared range
+    shaded, with the bound under any dependence and the page's level as rules."""
+    floor = max(1e-20, float(curve["tail"].min()))
+    d = curve.assign(tail=curve["tail"].clip(lower=floor), range=curve["in_range"].map({True: "declared range", False: "outside the range"}))
+    x = alt.X("correlation:Q", title="Intra-indicator correlation", scale=alt.Scale(domain=[0, float(curve["correlation"].max())]))
+    y = alt.Y("tail:Q", title=f"Probability of {cc.k} or more of {cc.n} worse by chance", scale=alt.Scale(type="log"),
+              axis=alt.Axis(format=".0e"))
+    band = alt.Chart(pd.DataFrame({"lo": [cc.range_low], "hi": [cc.range_high]})).mark_rect(opacity=0.12, color=GREY).encode(
+        x=alt.X("lo:Q", scale=alt.Scale(domain=[0, float(curve["correlation"].max())])), x2="hi:Q")
+    line = alt.Chart(d).mark_line(color=BLUE).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("correlation:Q", format=".2f", title="Correlation"),
+                           alt.Tooltip("tail:Q", format=".2e", title="Probability"), alt.Tooltip("range:N", title="")])
+    refs = pd.DataFrame({"tail": [cc.any_dependence, alpha],
+                         "note": [f"any dependence: {cc.any_dependence:.3f}", f"level {alpha:g}"],
+                         "colour": [ORANGE, GREY]})
+    rules = alt.Chart(refs).mark_rule(strokeDash=[4, 3]).encode(
+        y="tail:Q", color=alt.Color("colour:N", scale=None), tooltip=[alt.Tooltip("note:N", title="")])
+    # the two reference lines can sit close together: the level's label above its line, the bound's below
+    # its own, both at the left, where the curve is far below them
+    left = alt.Chart(refs.iloc[[1]]).mark_text(align="left", dx=4, dy=-7, fontSize=11, color=GREY).encode(
+        x=alt.value(0), y="tail:Q", text="note:N")
+    right = alt.Chart(refs.iloc[[0]]).mark_text(align="left", dx=4, dy=9, fontSize=11, color=ORANGE).encode(
+        x=alt.value(0), y="tail:Q", text="note:N")
+    return alt.layer(band, line, rules, left, right).properties(width=480, height=260)
+
+
+def fmt_small(p: float) -> str:
+    """A probability for a table: three decimals from 0.001 up, scientific notation below."""
+    if not math.isfinite(p):
+        raise ValueError("p must be finite")
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
 def reading_table(counts: dict) -> pd.DataFrame:
     """Every reading of the counts as one table: comparison, reading, k of n, and the p-values."""
     rows = [level_test(counts)] + [change_test(counts, t) for t in TIE_HANDLING]
@@ -222,20 +395,118 @@ def reading_table(counts: dict) -> pd.DataFrame:
 
 def favour_upper(test: SignTest) -> float:
     """Upper end of the 90% Clopper-Pearson interval of the share of indicators in Alzira's favour."""
-    if test.n == 0:
-        return 1.0
-    return float(binomtest(test.favour, test.n, 0.5).proportion_ci(confidence_level=0.90, method="exact").high)
+    return favour_interval(test)[1]
 
 
 def no_better_verdict(level: SignTest, change: SignTest) -> Verdict:
     """The claim that Alzira "did not appear to outperform": the rubric's ``not_better`` rule on each
-    comparison (2015 levels, 2003-2015 change), combined with ``all_of``."""
+    comparison (2015 levels, 2003-2015 change), combined with ``all_of``.
+
+    The 2015 levels count every indicator that was not worse for Alzira, so their interval bounds the
+    share in its favour from above, and can rule out an advantage. A change reading that counts every
+    tie against Alzira bounds the share only from below: an advantage it seems to rule out would be
+    ruled out only because the ties were scored as disadvantages. For that reading the upper bound is
+    taken from the reading that holds whatever the ties are (every tie for Alzira)."""
+    what = f"2003-2015 change ({TIE_LABELS[change.reading]}), {change.favour} of {change.n}"
+    upper = favour_upper(change)
+    if change.reading in LOWER_BOUND_READINGS:
+        generous = sign_test(change.favour, change.n - change.favour - change.ties, change.ties, "favour", change.comparison)
+        upper = favour_upper(generous)
+        what += (f"; this reading bounds the share only from below, so the upper bound is that of "
+                 f"{generous.favour} of {generous.n} (every tie for Alzira)")
     parts = [
         verdicts.not_better(level.p_better, favour_upper(level), f"2015 levels, {level.favour} of {level.n} not worse"),
-        verdicts.not_better(change.p_better, favour_upper(change),
-                            f"2003-2015 change ({TIE_LABELS[change.reading]}), {change.favour} of {change.n}"),
+        verdicts.not_better(change.p_better, upper, what),
     ]
     return verdicts.all_of(*parts)
+
+
+# --------------------------------------------------------------------------- what the counts rule out
+
+
+def favour_interval(test: SignTest) -> tuple[float, float]:
+    """The 90% Clopper-Pearson interval of the share of indicators in Alzira's favour (the interval
+    the rubric's ``not_better`` rule reads)."""
+    if test.n == 0:
+        return (0.0, 1.0)
+    ci = binomtest(test.favour, test.n, 0.5).proportion_ci(confidence_level=INTERVAL, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def margin() -> float:
+    """The rubric's smallest advantage of interest for a count of indicators (``not_better.margin``)."""
+    from . import rubric
+
+    return float(rubric.param("not_better", "margin"))
+
+
+def rule_out_table(level: SignTest, changes: list[SignTest], margin_: float) -> pd.DataFrame:
+    """For each comparison, the share in Alzira's favour, its 90% interval, and whether the interval
+    rules out an advantage of interest (share above one half plus the rubric's margin) and a
+    disadvantage of the same size (below one half minus it). A test that fails to reject rules out
+    nothing by itself: only the interval's ends do."""
+    names = {"level_2015": "2015 levels", "change_2003_2015": "Change 2003-2015"}
+    rows = []
+    for t in [level, *changes]:
+        lo, hi = favour_interval(t)
+        rows.append({
+            "comparison": names[t.comparison],
+            "reading": TIE_LABELS.get(t.reading, "indicators not worse counted for Alzira (an upper bound)"),
+            "reading_key": t.reading,
+            "favour": t.favour, "n": t.n,
+            "share": t.favour / t.n if t.n else float("nan"),
+            "low": lo, "high": hi,
+            # a reading that only bounds the share from one side can rule out a difference on that side only
+            "advantage_ruled_out": (hi <= 0.5 + margin_) if t.reading not in LOWER_BOUND_READINGS else None,
+            "disadvantage_ruled_out": (lo >= 0.5 - margin_) if t.reading not in UPPER_BOUND_READINGS else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def rule_out_display(table: pd.DataFrame, margin_: float) -> pd.DataFrame:
+    def word(ok, side):
+        if ok is None:
+            return f"cannot tell (this reading bounds the share only from {side})"
+        return "ruled out" if ok else "not ruled out"
+
+    return pd.DataFrame({
+        "Comparison": table["comparison"],
+        "Reading": table["reading"],
+        "For Alzira": [f"{f} of {n} ({s:.1%})" for f, n, s in zip(table["favour"], table["n"], table["share"])],
+        f"{INTERVAL:.0%} interval of the share": [f"{lo:.1%} to {hi:.1%}" for lo, hi in zip(table["low"], table["high"])],
+        f"Advantage of interest (share above {0.5 + margin_:.0%})": [word(v, "below") for v in table["advantage_ruled_out"]],
+        f"Disadvantage of the same size (share below {0.5 - margin_:.0%})": [word(v, "above") for v in table["disadvantage_ruled_out"]],
+    })
+
+
+def ruled_words(ruled_out) -> str:
+    """A cell of :func:`rule_out_table` as words for a sentence ("an advantage of interest ...")."""
+    if ruled_out is None or (isinstance(ruled_out, float) and math.isnan(ruled_out)):
+        return "cannot be judged on this reading, which bounds the share from one side only"
+    return "is ruled out" if bool(ruled_out) else "is not ruled out"
+
+
+def rule_out_chart(table: pd.DataFrame, margin_: float, chosen: str) -> alt.LayerChart:
+    """Each comparison's share in Alzira's favour with its 90% interval, against one half and the
+    band of differences smaller than the rubric's margin."""
+    d = table.assign(label=[f"{c}: {r}" for c, r in zip(table["comparison"], table["reading"])],
+                     used=[("used in the verdict" if (c == "2015 levels" or k == chosen) else "other reading")
+                           for c, k in zip(table["comparison"], table["reading_key"])])
+    order = list(d["label"])
+    y = alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=520))
+    x_scale = alt.Scale(domain=[0, 1])
+    band = alt.Chart(pd.DataFrame({"lo": [0.5 - margin_], "hi": [0.5 + margin_]})).mark_rect(opacity=0.12, color=GREY).encode(
+        x=alt.X("lo:Q", scale=x_scale), x2="hi:Q")
+    half = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 3], color=GREY).encode(x=alt.X("x:Q", scale=x_scale))
+    bars = alt.Chart(d).mark_rule(strokeWidth=2).encode(
+        y=y, x=alt.X("low:Q", scale=x_scale, title=f"Share of indicators in Alzira's favour ({INTERVAL:.0%} interval)", axis=alt.Axis(format="%")),
+        x2="high:Q", color=alt.Color("used:N", title=None, sort=["used in the verdict", "other reading"]))
+    pts = alt.Chart(d).mark_point(filled=True, size=70).encode(
+        y=y, x=alt.X("share:Q", scale=x_scale), color=alt.Color("used:N", title=None, sort=["used in the verdict", "other reading"]),
+        tooltip=[alt.Tooltip("label:N", title="Comparison"), alt.Tooltip("favour:Q", title="For Alzira"),
+                 alt.Tooltip("n:Q", title="Of"), alt.Tooltip("low:Q", format=".0%", title="interval, low"),
+                 alt.Tooltip("high:Q", format=".0%", title="interval, high")])
+    return alt.layer(band, half, bars, pts).properties(width=420, height=32 * len(d))
 
 
 def fmt_p(p: float) -> str:
@@ -468,6 +739,35 @@ def costs_similar_verdict(table: pd.DataFrame, adjustment: str, within: float) -
     row = table.set_index("adjustment").loc[adjustment]
     v = verdicts.within_share(float(row["nhs"]), float(row["kaiser"]), within, ("the NHS figure", "the Kaiser figure"))
     return verdicts.relabel(v, COST_LABELS[adjustment])
+
+
+def kaiser_bases_table(table: pd.DataFrame, within: float) -> pd.DataFrame:
+    """Every adjustment with the gap as a share of each figure, and what the rubric's
+    ``within_share`` rule makes of the claim's margin on that basis (both bases must hold)."""
+    rows = []
+    for adj in COST_ADJUSTMENTS:
+        r = table.set_index("adjustment").loc[adj]
+        v = costs_similar_verdict(table, adj, within)
+        rows.append({
+            "Adjustment": COST_LABELS[adj],
+            "NHS (US$)": f"{r['nhs']:,.0f}",
+            "Kaiser (US$)": f"{r['kaiser']:,.0f}",
+            "Gap as a share of Kaiser's cost": f"{r['gap_share_of_kaiser']:.1%}",
+            "Gap as a share of the NHS's cost": f"{abs(r['gap_share_of_nhs']):.1%}",
+            f"Within {within:.0%} on": _bases_word(r["gap_share_of_kaiser"] <= within, abs(r["gap_share_of_nhs"]) <= within),
+            "Verdict under this adjustment": v.label,
+        })
+    return pd.DataFrame(rows)
+
+
+def _bases_word(of_kaiser: bool, of_nhs: bool) -> str:
+    if of_kaiser and of_nhs:
+        return "both bases"
+    if of_kaiser:
+        return "Kaiser's cost only"
+    if of_nhs:
+        return "the NHS's cost only"
+    return "neither base"
 
 
 def kaiser_chart(table: pd.DataFrame, chosen: str) -> alt.Chart:

@@ -148,6 +148,16 @@ def across_break(v: Verdict, what: str) -> Verdict:
     return Verdict(label, v.rule, f"{what}: {v.reason}" + ("; at most partly supported across a break" if label == PARTLY else ""))
 
 
+def few_units(v: Verdict, p_randomisation: float, n_units: int) -> Verdict:
+    """An effect from few treated units (rubric, ``direction``): *supported* stands only if the
+    randomisation p-value is below the rubric's ``randomisation_alpha``; otherwise at most partly."""
+    alpha = rubric.param("direction", "randomisation_alpha")
+    reason = f"{v.reason}; randomisation p {p_randomisation:.3f} with {n_units} treated units"
+    if v.label == SUPPORTED and not p_randomisation < alpha:
+        return Verdict(PARTLY, v.rule, reason + f", not below {alpha:g}: at most partly supported")
+    return Verdict(v.label, v.rule, reason)
+
+
 def reported_effect(null: float, low: float, high: float, claimed: str) -> Verdict:
     """Does a claim report a study's effect ('reduction' or 'increase' relative to ``null``)
     faithfully, judged by the study's own interval? Fidelity only: certainty is judged apart."""

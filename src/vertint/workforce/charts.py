@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..charts import BLUE, GOLD, GREY, INK, ORANGE
-from .series import MEASURES, VINTAGES, Trend, month_label, series  # noqa: F401
+from .series import MEASURES, VINTAGES, Trend, TrendBootstrap, month_label, series  # noqa: F401
 
 WORKFORCE_BREAKS = pd.DataFrame({
     "month": pd.to_datetime(["2021-07-01"]),
@@ -21,8 +21,9 @@ def _rules(breaks: pd.DataFrame):
         x="month:T", tooltip=[alt.Tooltip("label:N", title="break"), alt.Tooltip("month:T", title="from", format="%b %Y")])
 
 
-def chart_workforce(gp: pd.DataFrame, measure: str, trend: Trend | None):
-    """Figures for one measure in every vintage (colour), with the series break and the fitted trend."""
+def chart_workforce(gp: pd.DataFrame, measure: str, trend: Trend | None, boot: TrendBootstrap | None = None):
+    """Figures for one measure in every vintage (colour; shape: stated or derived), with the series
+    break and the fitted trend without its seasonal term (and, with ``boot``, its bootstrap band)."""
     rows = [series(gp, measure, v).assign(vintage=v) for v in VINTAGES]
     pts = pd.concat([r for r in rows if not r.empty], ignore_index=True)
     pts = pts[["date", "month", "value", "vintage", "how_obtained", "source_title"]]
@@ -37,11 +38,35 @@ def chart_workforce(gp: pd.DataFrame, measure: str, trend: Trend | None):
         tooltip=[alt.Tooltip("date:N", title="month"), alt.Tooltip("value:Q", format=",.0f"), "vintage:N",
                  "how_obtained:N", alt.Tooltip("source_title:N", title="source")]), _rules(WORKFORCE_BREAKS)]
     data_out = pts.drop(columns="month")
-    if trend is not None:
-        fit = trend.fitted.assign(vintage="segmented trend (current)")
-        layers.append(alt.Chart(fit).mark_line(strokeDash=[2, 2], color=INK).encode(
-            x="month:T", y="fitted:Q", tooltip=[alt.Tooltip("date:N", title="month"), alt.Tooltip("fitted:Q", format=",.0f", title="trend")]))
+    if boot is not None:
+        curve = boot.curve
+        layers.insert(0, alt.Chart(curve).mark_area(opacity=0.15, color=GREY).encode(
+            x="month:T", y="low:Q", y2="high:Q",
+            tooltip=[alt.Tooltip("date:N", title="month"), alt.Tooltip("low:Q", format=",.0f", title="trend, 95% low"),
+                     alt.Tooltip("high:Q", format=",.0f", title="trend, 95% high")]))
+        layers.append(alt.Chart(curve).mark_line(strokeDash=[2, 2], color=INK).encode(
+            x="month:T", y="trend:Q", tooltip=[alt.Tooltip("date:N", title="month"), alt.Tooltip("trend:Q", format=",.0f", title="trend")]))
+    elif trend is not None:
+        layers.append(alt.Chart(trend.fitted).mark_line(strokeDash=[2, 2], color=INK).encode(
+            x="month:T", y="trend:Q", tooltip=[alt.Tooltip("date:N", title="month"), alt.Tooltip("trend:Q", format=",.0f", title="trend")]))
     return alt.layer(*layers).properties(width="container"), data_out
+
+
+def chart_break_distribution(boot: TrendBootstrap | None):
+    """Where the bootstrap replicates put the trend's break: share of replicates by candidate month,
+    the data's own choice marked. Without a bootstrap (no trend fitted), a chart that says so."""
+    if boot is None:
+        empty = pd.DataFrame({"note": ["no trend could be fitted to this vintage"]})
+        return (alt.Chart(empty).mark_text(fontSize=13, color=GREY).encode(text="note:N").properties(width="container", height=60),
+                pd.DataFrame(columns=["date", "label", "count", "share", "estimate"]))
+    d = boot.breaks.assign(which=boot.breaks["estimate"].map({True: "chosen by the data", False: "other candidate month"}))
+    bars = alt.Chart(d).mark_bar().encode(
+        x=alt.X("label:N", title="Month of the break (candidate months only)", sort=list(d["label"]), axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("share:Q", title="Share of bootstrap replicates", axis=alt.Axis(format="%")),
+        color=alt.Color("which:N", title=None, scale=alt.Scale(domain=["chosen by the data", "other candidate month"], range=[ORANGE, BLUE])),
+        tooltip=[alt.Tooltip("label:N", title="month"), alt.Tooltip("count:Q", title="replicates"),
+                 alt.Tooltip("share:Q", format=".1%", title="share")])
+    return bars.properties(width="container", height=200), boot.breaks[["date", "label", "count", "share", "estimate"]]
 
 
 def chart_appointments(rec: pd.DataFrame, highlight: str):

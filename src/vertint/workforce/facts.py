@@ -8,7 +8,7 @@ import pandas as pd
 from ..nb import NA
 from ..nb import fmt as _fmt
 from .analyses import ClaimResult, claim_fte_fallen, running_record
-from .series import Trend, month_label, series
+from .series import INTAKE_MONTHS, SEASONAL, SEASONAL_SHORT, Trend, TrendBootstrap, month_label, series
 
 # --------------------------------------------------------------------------- text for the page
 
@@ -46,20 +46,145 @@ def fte_facts(gp: pd.DataFrame, res: ClaimResult, baseline: str, comparison: str
     }
 
 
-def trend_facts(trend: Trend | None, reason: str = "") -> dict[str, str]:
+TREND_KEYS = ("trend_sentence", "trend_turn", "trend_n", "trend_start", "trend_break", "trend_after", "trend_verdict",
+              "trend_verdict_lead", "trend_seasonal_label", "trend_season_sentence", "trend_intake_sentence",
+              "trend_hc3_sentence", "trend_reps", "trend_seed", "trend_boot_sentence", "trend_break_share",
+              "trend_break_range", "trend_before_boot", "trend_after_boot", "trend_derived_sentence",
+              "trend_stated_sentence", "trend_yoy_sentence")
+
+
+def _ci(ci) -> str:
+    return f"{ci[0]:+,.0f} to {ci[1]:+,.0f}"
+
+
+def _months_list(dates) -> str:
+    labels = [month_label(d) for d in dates]
+    if not labels:
+        return "none"
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def trend_facts(trend: Trend | None, reason: str = "", boot: TrendBootstrap | None = None,
+                stated: Trend | None = None, yoy: pd.DataFrame | None = None,
+                seasonal: str = "sept_oct") -> dict[str, str]:
+    """Strings for the trend section: the fit and its seasonal term, the HC3 intervals, the bootstrap
+    of break and slopes (``boot``), the derived points, the fit on stated points only (``stated``)
+    and the year-on-year changes (``yoy``). Without a trend, sentences that say so."""
+    out = {k: NA for k in TREND_KEYS}
+    out["trend_seasonal_label"] = SEASONAL[trend.seasonal if trend is not None else seasonal]
+    out["trend_yoy_sentence"] = yoy_sentence(yoy) if yoy is not None else NA
     if trend is None:
-        return {"trend_sentence": f"No trend could be fitted: {reason}.", "trend_n": NA, "trend_break": NA,
-                "trend_after": NA, "trend_verdict": NA}
-    lo, hi = trend.after_ci
-    blo, bhi = trend.before_ci
-    sentence = (
-        f"Fitted to the {trend.n} {trend.vintage}-vintage figures from {month_label(trend.start)} to "
-        f"{month_label(trend.end)}, the segmented trend falls by {abs(trend.slope_before):,.0f} FTE a year "
-        f"(95% interval {blo:+,.0f} to {bhi:+,.0f}) until {month_label(trend.break_date)} and changes by "
-        f"{trend.slope_after:+,.0f} FTE a year after it (95% interval {lo:+,.0f} to {hi:+,.0f})."
-    )
-    return {"trend_sentence": sentence, "trend_n": f"{trend.n}", "trend_break": month_label(trend.break_date),
-            "trend_after": f"{trend.slope_after:+,.0f}", "trend_verdict": trend.verdict_since_trough().label}
+        out.update({
+            "trend_sentence": f"No trend could be fitted: {reason}.",
+            "trend_turn": "No trend could be fitted to this vintage",
+            "trend_intake_sentence": "",
+            "trend_verdict_lead": "Without a trend, a rise since a trough is",
+            "trend_derived_sentence": "no figure enters a fit in this vintage",
+        })
+        for k in ("trend_season_sentence", "trend_hc3_sentence", "trend_boot_sentence", "trend_stated_sentence"):
+            out[k] = ""
+        return out
+    dates = list(trend.fitted["date"])
+    intake = [d for d in dates if int(d[5:7]) in INTAKE_MONTHS]
+    august = sum(int(d[5:7]) == 8 for d in dates)
+    brk = month_label(trend.break_date)
+    if trend.seasonal == "sept_oct":
+        season = (f"September and October figures sit {trend.season_effect:+,.0f} FTE off the trend "
+                  f"(95% interval {_ci(trend.season_ci)}).")
+    elif trend.seasonal == "harmonic":
+        season = f"The annual cycle swings {trend.season_effect:,.0f} FTE either side of the trend."
+    else:
+        season = "With no seasonal term, a September or October figure pulls the trend towards it."
+    if trend.slope_before < 0 < trend.slope_after:
+        turn = f"The fall is not the whole story: the trend turned in {brk} and has risen since"
+    else:
+        turn = f"The trend changed slope in {brk}"
+    verdict_source = boot if boot is not None else trend
+    out.update({
+        "trend_sentence": (
+            f"Fitted to the {trend.n} {trend.vintage}-vintage figures from {month_label(trend.start)} to "
+            f"{month_label(trend.end)}, with {SEASONAL_SHORT[trend.seasonal]}, the segmented trend changes by "
+            f"{trend.slope_before:+,.0f} FTE a year until {brk} and by {trend.slope_after:+,.0f} FTE a year after it."),
+        "trend_turn": turn, "trend_n": f"{trend.n}", "trend_start": month_label(trend.start),
+        "trend_break": brk, "trend_after": f"{trend.slope_after:+,.0f}",
+        "trend_verdict": verdict_source.verdict_since_trough().label,
+        "trend_verdict_lead": ("Judged by the bootstrap interval, a rise since the trough is" if boot is not None
+                               else "Judged by the HC3 interval, which takes the break as known, a rise since the trough is"),
+        "trend_season_sentence": season,
+        "trend_intake_sentence": (
+            f"Of the {trend.n} {trend.vintage}-vintage figures from {month_label(trend.start)} on, "
+            f"{_count(len(intake), 'is', 'are')} for September or October ({_months_list(intake)}) "
+            f"and {_count(august, 'is', 'are')} for August."),
+        "trend_hc3_sentence": (f"HC3 95% intervals, which take the break as known, put the slope at {_ci(trend.before_ci)} "
+                               f"FTE a year before it and {_ci(trend.after_ci)} after it."),
+        "trend_derived_sentence": (
+            f"{trend.n_derived:,} of the figures in the fit ({_months_list(trend.derived_dates)}) "
+            f"{'is' if trend.n_derived == 1 else 'are'} derived from a reported difference rather than published"
+            if trend.n_derived else "every figure in the fit is published as stated"),
+        "trend_stated_sentence": (
+            f"Fitted to the {stated.n} stated figures alone, the trend breaks in {month_label(stated.break_date)} and changes by "
+            f"{stated.slope_after:+,.0f} FTE a year after it (HC3 95% interval {_ci(stated.after_ci)})."
+            if stated is not None else "Without the derived figures too few remain to fit the trend."),
+    })
+    if boot is not None:
+        lo, hi = boot.break_range
+        out.update({
+            "trend_reps": f"{boot.reps:,}", "trend_seed": f"{boot.seed}",
+            "trend_break_share": f"{boot.share_at_estimate:.0%}", "trend_break_range": out_range(lo, hi),
+            "trend_before_boot": _ci(boot.before_ci), "trend_after_boot": _ci(boot.after_ci),
+            "trend_boot_sentence": (
+                f"Across {boot.reps:,} replicates (seed {boot.seed}), {boot.share_at_estimate:.0%} put the break in {brk} "
+                f"and 95% put it {'in' if lo == hi else 'between'} {out_range(lo, hi)}; with the break chosen again each time, "
+                f"the slope is {_ci(boot.before_ci)} FTE a year before it and {_ci(boot.after_ci)} after it (95% intervals)."),
+        })
+    else:
+        out["trend_boot_sentence"] = "The break was not bootstrapped in this run."
+    return out
+
+
+def trend_variants_display(variants: pd.DataFrame) -> pd.DataFrame:
+    """The table of :func:`trend_variants` for the page."""
+    def cell(v, ci):
+        return NA if v is None or pd.isna(v) else f"{v:+,.0f} ({_ci(ci)})"
+
+    return pd.DataFrame({
+        "Seasonal term": variants["seasonal"].map(SEASONAL_SHORT),
+        "Figures": variants["points"],
+        "n": variants["n"],
+        "Break": [NA if b is None or pd.isna(b) else month_label(b) for b in variants["break"]],
+        "Slope before, FTE a year (HC3 95% interval)": [cell(v, c) for v, c in zip(variants["slope_before"], variants["before_ci"])],
+        "Slope after, FTE a year (HC3 95% interval)": [cell(v, c) for v, c in zip(variants["slope_after"], variants["after_ci"])],
+    })
+
+
+def yoy_display(yoy: pd.DataFrame) -> pd.DataFrame:
+    """The twelve-month changes for the page."""
+    return pd.DataFrame({
+        "From": yoy["from"].map(month_label), "To": yoy["to"].map(month_label),
+        "FTE at start": yoy["start_value"], "FTE at end": yoy["end_value"], "change": yoy["change"],
+        "An end derived": yoy["derived"],
+    })
+
+
+def out_range(lo: str, hi: str) -> str:
+    return month_label(lo) if lo == hi else f"{month_label(lo)} and {month_label(hi)}"
+
+
+def yoy_sentence(yoy: pd.DataFrame) -> str:
+    """The twelve-month changes in words: how many falls and rises, and when the sign turned."""
+    if yoy.empty:
+        return "no two figures of this vintage are exactly twelve months apart"
+    falls, rises = yoy[yoy["change"] < 0], yoy[yoy["change"] > 0]
+    text = (f"of the {len(yoy):,} pairs of figures exactly twelve months apart, {_count(len(falls), 'shows', 'show')} a fall "
+            f"and {_count(len(rises), 'shows', 'show')} a rise")
+    if len(falls) and len(rises) and falls["to"].max() < rises["to"].min():
+        text += (f"; every window ending by {month_label(falls['to'].max())} fell and every window ending from "
+                 f"{month_label(rises['to'].min())} rose")
+    return text
 
 
 def appointment_facts(appts: pd.DataFrame, published: pd.DataFrame, res: ClaimResult, claimed: float, month: str) -> dict[str, str]:
