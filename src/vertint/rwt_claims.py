@@ -69,16 +69,20 @@ def claim(claim_id: str, parts: list[tuple[str, str]], now: dict[str, dict], n_r
             "now": {"verdict": v_now, "date": f"{rwt.fy_start(rwt.LAST_YEAR) + 1}-03", "note": text_now}}
 
 
-def event_chart(results: list[dict]) -> alt.FacetChart:
-    """Event-study estimates with 95% intervals by year relative to take-over, one panel per
-    outcome, one colour per comparator set; a zero line and the take-over year marked."""
+def event_data(results: list[dict]) -> pd.DataFrame:
+    """The event-time estimates of every outcome and comparator set, in one table."""
     rows = []
     for r in results:
         es = r["event_study"].copy()
         es["outcome"] = rwt.OUTCOMES[r["outcome"]].label
         es["comparator"] = r["comparator"]
         rows.append(es)
-    d = pd.concat(rows, ignore_index=True)[["outcome", "comparator", "rel", "estimate", "ci_low", "ci_high", "n_units"]]
+    return pd.concat(rows, ignore_index=True)[["outcome", "comparator", "rel", "estimate", "ci_low", "ci_high", "n_units"]]
+
+
+def event_chart(d: pd.DataFrame) -> alt.FacetChart:
+    """Event-study estimates (:func:`event_data`) with 95% intervals by year relative to take-over,
+    one panel per outcome, one colour per comparator set, and a dashed line at no effect."""
     base = alt.Chart().encode(x=alt.X("rel:Q", title="Years since take-over", axis=alt.Axis(tickMinStep=1)))
     bars = base.mark_rule().encode(y=alt.Y("ci_low:Q", title="Effect"), y2="ci_high:Q",
                                    color=alt.Color("comparator:N", title="Comparators", legend=alt.Legend(orient="bottom")),
@@ -88,5 +92,6 @@ def event_chart(results: list[dict]) -> alt.FacetChart:
         tooltip=["outcome", "comparator", "rel", alt.Tooltip("estimate:Q", format="+.2f"),
                  alt.Tooltip("ci_low:Q", format="+.2f"), alt.Tooltip("ci_high:Q", format="+.2f"), "n_units"])
     zero = alt.Chart().mark_rule(color=GREY, strokeDash=[4, 3]).encode(y=alt.datum(0))
-    return (alt.layer(zero, bars, pts, data=d).properties(width=300, height=150)
-            .facet(facet=alt.Facet("outcome:N", title=None), columns=2).resolve_scale(y="independent"))
+    return (alt.layer(zero, bars, pts, data=d).properties(width=230, height=140)
+            .facet(facet=alt.Facet("outcome:N", title=None, header=alt.Header(labelLimit=260)), columns=2)
+            .resolve_scale(y="independent"))
