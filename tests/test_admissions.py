@@ -4,8 +4,10 @@ import math
 
 import pytest
 
+import pandas as pd
+
 from vertint import admissions as adm
-from vertint import verdicts
+from vertint import certainty, verdicts
 
 
 @pytest.fixture(scope="module")
@@ -72,35 +74,133 @@ def test_implied_baseline_and_savings(yu):
     assert adm.savings_verdict(1.4, 1.5).label == verdicts.NOT_SUPPORTED
 
 
-def test_common_scale_conversions(est, yu):
-    t = adm.common_scale(est, yu["baseline_implied"]).set_index(["study_id", "outcome"])
+@pytest.fixture(scope="module")
+def base(est, rep):
+    return adm.baseline_range(est, rep)
+
+
+@pytest.fixture(scope="module")
+def table(est, base):
+    return adm.common_scale(est, base)
+
+
+def test_published_units_and_baseline_range(base):
+    assert adm.published_unit(13) == 1 and adm.published_unit(-0.11) == 0.01 and adm.published_unit(-0.0049) == 0.0001
+    # 13% may be 12.5% to 13.5%, -0.11 may be -0.105 to -0.115
+    assert base["central"] == pytest.approx(0.11 / 0.13)
+    assert base["low"] == pytest.approx(0.105 / 0.135) and base["high"] == pytest.approx(0.115 / 0.125)
+    assert (base["relative_low"], base["relative_high"]) == pytest.approx((0.125, 0.135))
+
+
+def test_common_scale_conversions(table, base):
+    t = table.set_index(["study_id", "outcome"])
     y = t.loc[("yu2020", "emergency_admissions")]
     assert y["ratio"] == pytest.approx(0.87)  # 1 - 0.13 by construction of the implied baseline
-    assert y["ci_low"] == pytest.approx(1 - 0.18 * 0.13 / 0.11)
-    assert math.isnan(t.loc[("yu2020", "readmissions"), "ratio"])  # no readmission baseline
+    # the interval is the envelope over every baseline the rounding allows: wider than at the centre
+    assert y["ci_low"] == pytest.approx(1 - 0.18 / (0.105 / 0.135))
+    assert y["ci_high"] == pytest.approx(1 - 0.045 / (0.115 / 0.125))
+    assert y["ci_low"] < 1 - 0.18 * 0.13 / 0.11 and y["ci_high"] > 1 - 0.045 * 0.13 / 0.11
+    assert y["se"] == pytest.approx((math.log(y["ci_high"]) - math.log(y["ci_low"])) / 3.919928, rel=1e-5)
+    assert math.isnan(t.loc[("yu2020", "readmissions"), "ratio"])  # bounded, not converted
     s = t.loc[("saunders2024", "emergency_admissions")]
     assert s["se"] == pytest.approx((math.log(0.99) - math.log(0.95)) / 3.919928, rel=1e-5)
     assert t.loc[("lopes2017", "readmissions"), "ratio"] == 0.9
 
 
-def test_meta_analysis_by_hand(est, yu):
-    t = adm.common_scale(est, yu["baseline_implied"])
-    m = adm.meta_analysis(t, "readmissions", list(adm.STUDIES), "dl")
-    assert m["k"] == 2 and set(m["studies"]) == {"saunders2024", "lopes2017"}
-    # DerSimonian-Laird by hand: Q < df here, so tau² = 0 and the pool is the inverse-variance mean
-    use = t[(t["outcome"] == "readmissions") & t["log_ratio"].notna()]
+def test_pooling_is_refused_below_the_rubric_minimum(table):
+    m = adm.meta_analysis(table, "emergency_admissions", list(adm.STUDIES), "dl")
+    assert m["k"] == 2 and m["refused"] and m["min_k"] == 3
+    # what the refused pool would say: a t interval with one degree of freedom, far wider than normal theory
+    assert m["t_hksj"] == pytest.approx(12.706, abs=0.001)
+    assert (m["ci_hksj"][1] - m["ci_hksj"][0]) > 3 * (m["ci_wald"][1] - m["ci_wald"][0])
+    assert math.isnan(m["pi"][0])
+    rea = adm.meta_analysis(table, "readmissions", list(adm.STUDIES), "dl")
+    assert rea["k"] == 2 and set(rea["studies"]) == {"saunders2024", "lopes2017"} and rea["refused"]
+    # DerSimonian-Laird by hand for the readmission pair: Q < df, so tau² = 0 and the pool is the inverse-variance mean
+    use = table[(table["outcome"] == "readmissions") & table["log_ratio"].notna()]
     w = 1 / use["se"] ** 2
     fixed = (w * use["log_ratio"]).sum() / w.sum()
     q = (w * (use["log_ratio"] - fixed) ** 2).sum()
-    assert q < 1 and m["tau2"] == 0.0
-    assert m["ratio"] == pytest.approx(math.exp(fixed), rel=1e-9)
-    adm_m = adm.meta_analysis(t, "emergency_admissions", list(adm.STUDIES), "dl")
-    assert adm_m["k"] == 2 and adm_m["tau2"] > 0 and adm_m["i2"] > 0.5  # Wolverhampton vs national
-    assert 0.87 < adm_m["ratio"] < 0.97
-    single = adm.meta_analysis(t, "emergency_admissions", ["saunders2024"], "dl")
-    assert single["k"] == 1 and single["ratio"] == 0.97
-    loo = adm.leave_one_out(t, "emergency_admissions", list(adm.STUDIES), "pm")
-    assert list(loo["k"]) == [2, 1, 1]
+    assert q < 1 and rea["tau2"] == 0.0
+    assert rea["ratio"] == pytest.approx(math.exp(fixed), rel=1e-9)
+    single = adm.meta_analysis(table, "emergency_admissions", ["saunders2024"], "dl")
+    assert single["k"] == 1 and single["ratio"] == pytest.approx(0.97)
+    assert adm.pool_summary(m, "percent")["decision"] == "no pooled figure is reported"
+    assert adm.pool_summary(adm.meta_analysis(table, "emergency_admissions", [], "dl"), "percent")["decision"].startswith("there is nothing")
+    assert "not defined" in adm.pool_table(m, "percent").set_index("quantity").loc["95% prediction interval", "value"]
+
+
+def test_wolverhampton_against_the_national_study(table, rep):
+    r = adm.wolverhampton_vs_national(table, rep)
+    t = table.set_index(["study_id", "outcome"])
+    y, s = t.loc[("yu2020", "emergency_admissions")], t.loc[("saunders2024", "emergency_admissions")]
+    # by hand: log ratio of ratios, standard errors from the intervals, combined as independent
+    d = math.log(0.87) - math.log(0.97)
+    se = math.hypot(y["se"], s["se"])
+    assert r["ratio"] == pytest.approx(math.exp(d)) and r["se"] == pytest.approx(se)
+    assert r["p"] == pytest.approx(2 * (1 - __import__("scipy").stats.norm.cdf(abs(d / se))))
+    assert r["ratio"] == pytest.approx(0.897, abs=0.001) and r["p"] == pytest.approx(0.049, abs=0.001)
+    assert r["share"] == pytest.approx(10 / 85)
+    assert 0.97 < r["rest_of_england"] < 1.0
+
+
+def test_readmission_bound_and_portugal_verdict(est, rep, base):
+    b = adm.readmission_bound(est, rep, base).set_index("end")
+    small, large = b.loc["smallest effect"], b.loc["largest effect"]
+    assert small["baseline_readmissions"] == pytest.approx(base["high"])
+    assert large["baseline_readmissions"] == pytest.approx(0.048 * base["low"])
+    assert small["ratio"] == pytest.approx(1 - 0.021 / base["high"])
+    assert large["ratio"] == pytest.approx(1 - 0.021 / (0.048 * base["low"]))
+    # the interval excludes no effect at every baseline (its upper end is 1 - 0.0049 / baseline < 1)
+    assert (b["ci_high"] < 1).all()
+    # per admission (Lopes's denominator) the ratio is the readmission ratio over the admission ratio
+    assert small["per_admission"] == pytest.approx(small["ratio"] / small["admissions_ratio"])
+    assert small["per_admission_low"] > 1  # if every admission were a readmission: a rise per admission
+    assert large["per_admission_low"] < 1 < large["per_admission_high"]
+    v = adm.portugal_verdict(adm.readmission_bound(est, rep, base), adm.row(est, "lopes2017", "readmissions"))
+    assert v.label == verdicts.PARTLY and v.rule == "all_of"
+    assert v.reason.count("overlapping intervals on one scale") == 2  # per registered patient, both ends
+    assert v.reason.count("not both clear effects") == 2  # per admission, both ends
+
+
+def test_design_analysis_anchored_on_the_national_estimate(yu, base, est):
+    da = adm.design_analysis(yu["admissions"]["se"], base["central"], adm.row(est, "saunders2024", "emergency_admissions"), 0.13)
+    nat = da[da["marker"] == "national estimate"].iloc[0]
+    assert nat["true_relative"] == pytest.approx(0.03)
+    assert nat["true_effect"] == pytest.approx(0.03 * 0.11 / 0.13)
+    assert nat["power"] == pytest.approx(0.11, abs=0.01)
+    assert nat["exaggeration"] == pytest.approx(3.3, abs=0.1)
+    assert len(da[da["marker"] == "national interval"]) == 2
+    assert da["power"].is_monotonic_increasing and da["exaggeration"].is_monotonic_decreasing
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(adm.design_chart(da).to_dict())
+    assert svg.startswith("<svg") and "NaN" not in svg
+
+
+def test_forest_chart(table):
+    import vl_convert as vlc
+
+    m = adm.meta_analysis(table, "emergency_admissions", list(adm.STUDIES), "dl")
+    for scale in ("ratio", "percent"):
+        chart, data = adm.forest_chart(table[table["outcome"] == "emergency_admissions"], m, scale, "emergency admissions")
+        assert list(data["kind"]) == ["study", "study"]  # refused: no pooled row
+        assert vlc.vegalite_to_svg(chart.to_dict()).startswith("<svg")
+    # three comparable estimates: the pool is drawn with its HKSJ interval and the prediction interval
+    three = pd.concat([table, table[table["study_id"] == "saunders2024"].assign(study_id="copy", study="A copy")])
+    m3 = adm.meta_analysis(three, "emergency_admissions", list(adm.STUDIES) + ["copy"], "dl")
+    chart, data = adm.forest_chart(three[three["outcome"] == "emergency_admissions"], m3, "ratio", "emergency admissions")
+    assert list(data["kind"]) == ["study", "study", "study", "pooled", "prediction"]
+    assert data.iloc[3]["ci_low"] == pytest.approx(m3["ci_hksj"][0])
+
+
+def test_format_common(table):
+    f = adm.format_common(table, "percent")
+    assert list(f["relative effect"]) == ["-13.0%", "NOT CONVERTIBLE", "-3.0%", "-5.0%", "-10.0%"]
+    assert f["95% CI"].iloc[0] == "-23.1% to -4.9%"
+    assert f["95% CI"].iloc[2] == "-5.0% to -1.0%"
+    r = adm.format_common(table, "ratio")
+    assert r["relative effect"].iloc[0] == "0.870" and r["95% CI"].iloc[4] == "0.812 to 0.997"
 
 
 def test_claim_verdicts(est, yu):
@@ -111,36 +211,40 @@ def test_claim_verdicts(est, yu):
     assert verdicts.rederived(888, a["per_year"]).label == verdicts.SUPPORTED  # 889.7: 0.2%, within the rubric's 5%
     assert verdicts.rederived(888, 960).label == verdicts.PARTLY  # 8.1%: within twice the tolerance
     assert verdicts.rederived(888, 1000).label == verdicts.NOT_SUPPORTED  # 12.6%
-    lo = adm.row(est, "lopes2017", "readmissions")
-    sim = verdicts.similarity({"label": "a", "estimate": -0.021, "ci_low": -0.037, "ci_high": -0.0049, "null": 0.0},
-                         {"label": "b", "estimate": lo["estimate"], "ci_low": lo["ci_low"], "ci_high": lo["ci_high"], "null": 1.0},
-                         same_scale=False)
-    assert sim.label == verdicts.PARTLY
     with pytest.raises(KeyError):
         adm.row(est, "lopes2017", "readmissions", scope="condition")  # two condition rows: ambiguous
 
 
-def test_forest_chart_and_loo_table(est, yu):
-    import vl_convert as vlc
+def test_screening_log_and_prisma_flow():
+    scr = adm.screening()
+    flow = adm.prisma_flow(scr).set_index("stage")["records"]
+    assert flow["identified"] == len(scr) == 29
+    assert flow["excluded at screening"] + flow["assessed for eligibility"] == flow["identified"]
+    assert flow["assessed for eligibility"] - flow["excluded at eligibility"] == flow["in the evidence table"] == 8
+    assert flow["with an estimate on the common scale"] == 3
+    inc = scr[scr["stage"] == "included"]
+    assert set(inc["record_id"]) >= {"yu2020", "saunders2024", "lopes2017", "wyatt2021", "hf_iau2021",
+                                     "fernandes2019", "machta2019", "shortho2019"}
+    assert (scr["decision"] == "excluded").sum() == flow["excluded at screening"] + flow["excluded at eligibility"]
+    # every included record has a ROBINS-I judgement or a stated reason why the tool does not apply
+    rob, na = certainty.robins_i(), adm.robins_not_assessed()
+    for _, r in inc.iterrows():
+        assert (isinstance(r["robins_key"], str) and r["robins_key"] in rob) or r["record_id"] in na, r["record_id"]
+    ev = adm.evidence_table(scr, rob, na)
+    assert len(ev) == 8
+    overall = dict(zip(inc["record_id"], ev["ROBINS-I overall"]))
+    assert overall["wyatt2021"] == "serious" and overall["yu2020"] == "serious" and overall["lopes2017"] == "moderate"
+    assert overall["machta2019"].startswith("not applicable")
+    # the Wyatt estimate in the table is the dossier's, and it is not put on the common scale
+    assert "0.999 (0.986 to 1.013)" in inc.set_index("record_id").loc["wyatt2021", "estimate"]
+    assert inc.set_index("record_id").loc["wyatt2021", "comparable"].startswith("no")
 
-    t = adm.common_scale(est, yu["baseline_implied"])
-    m = adm.meta_analysis(t, "emergency_admissions", list(adm.STUDIES), "dl")
-    for scale in ("ratio", "percent"):
-        chart, data = adm.forest_chart(t[t["outcome"] == "emergency_admissions"], m, scale, "emergency admissions")
-        assert list(data["kind"]) == ["study", "study", "pooled"]
-        assert vlc.vegalite_to_svg(chart.to_dict()).startswith("<svg")
-    loo = adm.format_loo(adm.leave_one_out(t, "emergency_admissions", list(adm.STUDIES), "dl"), "percent")
-    assert loo.loc["without saunders2024", "pooled"] == "-13.0%"
-    assert loo.loc["without yu2020", "pooled"] == "-3.0%"
 
+def test_parameters_cell_matches_runs_yml():
+    from vertint.runner import load_matrix, notebook_parameters
 
-def test_format_common(est, yu):
-    t = adm.common_scale(est, yu["baseline_implied"])
-    f = adm.format_common(t, "percent")
-    assert list(f["relative effect"]) == ["-13.0%", "NOT CONVERTIBLE", "-3.0%", "-5.0%", "-10.0%"]
-    assert f["95% CI"].iloc[2] == "-5.0% to -1.0%"
-    r = adm.format_common(t, "ratio")
-    assert r["relative effect"].iloc[0] == "0.870" and r["95% CI"].iloc[4] == "0.812 to 0.997"
+    run = load_matrix()["admissions"]
+    assert notebook_parameters(run.source) == {k: p.default for k, p in run.params.items()}
 
 
 def test_all_estimates_table(est):
@@ -149,3 +253,52 @@ def test_all_estimates_table(est):
     assert (t["scope"] == "hospital").sum() == 3 and (t["scope"] == "condition").sum() == 2
     assert "0.689 (0.525 to 0.904)" in list(t["estimate (95% CI)"])
     assert list(t.loc["Lopes et al. 2017", "p reported"]).count("NOT FOUND") == 6
+
+
+def _run_chapter(tmp_path, **params):
+    """The chapter executed with papermill (cwd notebooks/), returning its emitted claim records."""
+    import json
+
+    import papermill as pm
+    from conftest import ROOT, source_as_ipynb
+
+    from vertint import claims
+
+    src = source_as_ipynb("admissions", tmp_path)
+    out = tmp_path / f"adm-{len(list(tmp_path.iterdir()))}.ipynb"
+    pm.execute_notebook(str(src), str(out), parameters={"smoke": True, **params}, cwd=str(ROOT / "notebooks"),
+                        progress_bar=False, log_output=False)
+    return {r["id"]: r for r in claims.collect(json.loads(out.read_text(encoding="utf-8")))}
+
+
+EXPECTED = {
+    "admissions-wolverhampton-reduction": verdicts.SUPPORTED,
+    "admissions-portugal-similar": verdicts.PARTLY,
+    "admissions-nihr-costs": verdicts.NOT_REPRODUCIBLE,
+    "admissions-avoided-admissions": verdicts.SUPPORTED,
+    "admissions-avoided-readmissions": verdicts.SUPPORTED,
+    "admissions-savings": verdicts.NOT_REPRODUCIBLE,
+    "admissions-pvalues": verdicts.SUPPORTED,
+    "admissions-prop99-sc-check": verdicts.SUPPORTED,
+    "admissions-prop99-placebo": verdicts.NOT_SUPPORTED,
+    "admissions-prop99-sdid": verdicts.SUPPORTED,
+}
+
+
+def test_chapter_emits_every_claim_once_with_computed_verdicts(tmp_path):
+    from vertint import claims
+
+    recs = _run_chapter(tmp_path)
+    registered = {k for k, v in claims.registry().items() if v["chapter"] == "admissions"}
+    assert set(recs) == registered == set(EXPECTED)
+    for cid, rec in recs.items():
+        assert rec["verdict"] == EXPECTED[cid], (cid, rec["reason"])
+    assert recs["admissions-prop99-placebo"]["rule"] == "equals"
+    assert recs["admissions-prop99-sdid"]["reproduced"]["value"] == pytest.approx(-15.6, abs=0.01)
+    assert recs["admissions-portugal-similar"]["rule"] == "all_of"
+
+
+def test_chapter_runs_a_variant(tmp_path):
+    recs = _run_chapter(tmp_path, outcome="readmissions", effect_scale="ratio", studies=["saunders2024", "lopes2017"],
+                        tau2_method="pm", true_effect=0.13)
+    assert recs["admissions-portugal-similar"]["verdict"] == verdicts.PARTLY  # judged on the bound, not on the pool

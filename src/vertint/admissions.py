@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import data
+from . import data, meta
 from .charts import GREY
 from .verdicts import Verdict, consistency
 
@@ -152,16 +152,69 @@ def p_check_table(est: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- common scale
 
 
-def common_scale(est: pd.DataFrame, baseline_per_100: float) -> pd.DataFrame:
+def published_unit(x: float) -> float:
+    """The rounding unit of a figure as published (its last decimal place): 13 → 1, -0.11 → 0.01."""
+    from decimal import Decimal
+
+    return float(Decimal(1).scaleb(Decimal(repr(float(x))).normalize().as_tuple().exponent))
+
+
+def baseline_range(est: pd.DataFrame, rep: dict) -> dict:
+    """Wolverhampton's admission baseline implied by |effect| / the press release's relative
+    reduction, with the range the rounding of both figures allows (13% may be 12.5% to 13.5%;
+    -0.11 may be -0.105 to -0.115)."""
+    d = float(row(est, "yu2020", "emergency_admissions")["estimate"])
+    rel = rep["yu_relative_reduction_admissions"]
+    lo, hi = meta.implied_baseline_range(d, published_unit(d), rel / 100, published_unit(rel) / 100)
+    return {"central": abs(d) / (rel / 100), "low": lo, "high": hi, "effect": d, "relative": rel / 100,
+            "relative_low": (rel - published_unit(rel) / 2) / 100, "relative_high": (rel + published_unit(rel) / 2) / 100,
+            "effect_unit": published_unit(d)}
+
+
+def readmission_bound(est: pd.DataFrame, rep: dict, base: dict) -> pd.DataFrame:
+    """Wolverhampton's readmission rate difference as a ratio, at the two ends of the baselines it
+    could have had. No readmission baseline is published; two assumptions bound it:
+
+    - at most the admission baseline (every unplanned readmission is also an unplanned admission),
+      taken at the top of its rounding range: the smallest relative effect;
+    - at least the share of admissions readmitted in the Portuguese integrated hospitals (press
+      report on Lopes et al.) times the bottom of the admission range: the largest relative effect.
+
+    Each end gives the ratio per registered patient (Yu's denominator) and, dividing by the
+    admissions ratio at the same baseline, per admission (Lopes's denominator; standard errors
+    combined as if independent, which overstates them if the two estimates are positively
+    correlated, as a subset's estimate is with its whole's)."""
+    a, r = row(est, "yu2020", "emergency_admissions"), row(est, "yu2020", "readmissions")
+    share_lo = rep["lopes_crude_readmission_integrated"] / 100
+    rows = []
+    for end, b_adm, share, why in (
+            ("smallest effect", base["high"], 1.0, "readmission baseline = admission baseline (every unplanned admission a readmission)"),
+            ("largest effect", base["low"], share_lo, "readmissions as common per admission as in the Portuguese integrated hospitals")):
+        b_rea = share * b_adm
+        conv_r = meta.rate_difference_as_ratio(r["estimate"], r["ci_low"], r["ci_high"], b_rea, b_rea)
+        conv_a = meta.rate_difference_as_ratio(a["estimate"], a["ci_low"], a["ci_high"], b_adm, b_adm)
+        rr, rr_lo, rr_hi = conv_r["point_low"], conv_r["ci_low"], conv_r["ci_high"]
+        ra, ra_lo, ra_hi = conv_a["point_low"], conv_a["ci_low"], conv_a["ci_high"]
+        per_adm = meta.ratio_of_ratios(rr, max(rr_lo, 1e-9), rr_hi, ra, ra_lo, ra_hi)
+        rows.append({"end": end, "assumption": why, "readmission_share": share, "baseline_admissions": b_adm,
+                     "baseline_readmissions": b_rea, "ratio": rr, "ci_low": rr_lo, "ci_high": rr_hi,
+                     "admissions_ratio": ra, "per_admission": per_adm["ratio"], "per_admission_low": per_adm["ci_low"],
+                     "per_admission_high": per_adm["ci_high"]})
+    return pd.DataFrame(rows)
+
+
+def common_scale(est: pd.DataFrame, base: dict) -> pd.DataFrame:
     """Overall estimates on one relative scale (log ratio), with how each was converted.
 
     - incidence rate ratios: used as they are;
     - odds ratios (Lopes): treated as risk ratios; defensible only because a 30-day readmission is
       a rare-ish event (crude rates about 5%, press report) — the odds ratio then slightly
       overstates the risk ratio's distance from 1;
-    - rate differences (Yu): divided by a baseline rate to give a ratio ``1 + d / baseline``. Only
-      the admissions baseline can be *implied* (from the press release's 13%); the readmission
-      baseline is NOT FOUND, so Yu's readmission estimate cannot be put on the common scale.
+    - Yu's admissions rate difference: ``1 + d / baseline`` for every baseline the rounded figures
+      allow (:func:`baseline_range`): the point is the press release's ratio, the interval the
+      envelope of the converted intervals, so the rounding is carried into the standard error;
+    - Yu's readmissions: no baseline is published, so no single ratio; :func:`readmission_bound`
+      bounds it, and it is not pooled.
     """
     rows = []
     for _, r in est[est["scope"] == "overall"].iterrows():
@@ -174,12 +227,13 @@ def common_scale(est: pd.DataFrame, baseline_per_100: float) -> pd.DataFrame:
         elif r["measure"] == "odds_ratio":
             ratio, lo, hi, how = r["estimate"], r["ci_low"], r["ci_high"], "odds ratio taken as a rate ratio (rare outcome)"
         elif r["outcome"] == "emergency_admissions":
-            b = baseline_per_100
-            ratio, lo, hi = 1 + r["estimate"] / b, 1 + r["ci_low"] / b, 1 + r["ci_high"] / b
-            how = "rate difference ÷ baseline implied by the press release's 13%"
+            conv = meta.rate_difference_as_ratio(r["estimate"], r["ci_low"], r["ci_high"], base["low"], base["high"])
+            ratio, lo, hi = 1 + r["estimate"] / base["central"], conv["ci_low"], conv["ci_high"]
+            how = (f"rate difference ÷ baseline implied by the press release's {100 * base['relative']:g}%; interval widened "
+                   f"for the rounding of both figures (baseline {base['low']:.3f} to {base['high']:.3f} per 100 per month)")
         else:
             rec.update(ratio=np.nan, ci_low=np.nan, ci_high=np.nan, log_ratio=np.nan, se=np.nan,
-                       conversion="not convertible: baseline readmission rate NOT FOUND")
+                       conversion="no single ratio (readmission baseline NOT FOUND): bounded, not pooled")
             rows.append(rec)
             continue
         rec.update(ratio=float(ratio), ci_low=float(lo), ci_high=float(hi), log_ratio=math.log(ratio),
@@ -189,43 +243,176 @@ def common_scale(est: pd.DataFrame, baseline_per_100: float) -> pd.DataFrame:
 
 
 def meta_analysis(table: pd.DataFrame, outcome: str, studies: list[str], tau2_method: str = "dl") -> dict:
-    """Random-effects pooling (statsmodels ``combine_effects``) of the convertible estimates."""
-    from statsmodels.stats.meta_analysis import combine_effects
-
+    """Random-effects pool of the convertible estimates (:func:`vertint.meta.pool`): HKSJ interval,
+    prediction interval, and ``refused`` when fewer than the rubric's minimum are comparable."""
     use = table[(table["outcome"] == outcome) & table["study_id"].isin(studies) & table["log_ratio"].notna()]
     k = len(use)
+    out = {"k": k, "studies": list(use["study_id"]), "min_k": meta.min_k(), "refused": k < meta.min_k(), "method": tau2_method}
     if k == 0:
-        return {"k": 0, "studies": []}
-    if k == 1:
-        r = use.iloc[0]
-        return {"k": 1, "studies": [r["study_id"]], "ratio": r["ratio"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                "tau2": float("nan"), "i2": float("nan"), "q": float("nan"), "method": "single study (no pooling)"}
-    res = combine_effects(use["log_ratio"].to_numpy(), use["se"].to_numpy() ** 2, method_re=tau2_method,
-                          row_names=list(use["study"]))
-    sf = res.summary_frame()
-    # a negative moment estimate of tau² means no detectable heterogeneity: truncate at zero, and
-    # the random-effects estimate is then the fixed-effect one
-    tau2 = max(0.0, float(res.tau2))
-    re_row = sf.loc["random effect"] if res.tau2 > 0 else sf.loc["fixed effect"]
-    return {
-        "k": k, "studies": list(use["study_id"]),
-        "ratio": math.exp(re_row["eff"]), "ci_low": math.exp(re_row["ci_low"]), "ci_high": math.exp(re_row["ci_upp"]),
-        "ratio_fixed": math.exp(sf.loc["fixed effect", "eff"]),
-        "tau2": tau2, "i2": max(0.0, float(res.i2)), "q": float(res.q), "method": tau2_method,
-    }
+        return out
+    out.update(meta.pool(use["log_ratio"].to_numpy(), use["se"].to_numpy(), tau2_method))
+    out["studies"] = list(use["study_id"])
+    return out
 
 
-def leave_one_out(table: pd.DataFrame, outcome: str, studies: list[str], tau2_method: str = "dl") -> pd.DataFrame:
-    """The pooled result with all chosen studies, and without each one in turn."""
-    avail = [s for s in studies if ((table["study_id"] == s) & (table["outcome"] == outcome) & table["log_ratio"].notna()).any()]
+def pool_table(m: dict, scale: str) -> pd.DataFrame:
+    """What a pool of the chosen estimates would say, interval by interval, and whether it may be a headline."""
+    f = lambda v: fmt_relative(v, scale)
+    if m["k"] < 2:
+        return pd.DataFrame({"quantity": ["estimates"], "value": [str(m["k"])]})
+    rows = [("comparable estimates", f"{m['k']} (rubric minimum for a pooled headline: {m['min_k']})"),
+            ("pooled point estimate (random effects)", f(m["ratio"])),
+            ("normal-theory 95% interval", f"{f(m['ci_wald'][0])} to {f(m['ci_wald'][1])}"),
+            (f"Hartung-Knapp-Sidik-Jonkman 95% interval (t, {m['k'] - 1} df)", f"{f(m['ci_hksj'][0])} to {f(m['ci_hksj'][1])}"),
+            ("95% prediction interval", "not defined with fewer than three estimates" if m["k"] < 3 else f"{f(m['pi'][0])} to {f(m['pi'][1])}"),
+            ("between-study variance τ²", f"{m['tau2']:.4f}"),
+            ("I²", f"{100 * m['i2']:.0f}%"),
+            ("reported as the pooled effect", "no: too few comparable estimates" if m["refused"] else "yes")]
+    return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def pool_summary(m: dict, scale: str) -> dict[str, str]:
+    """Phrases for the page: what is reported, and the intervals a pool of these estimates gives."""
+    f = lambda v: fmt_relative(v, scale)
+    if m["k"] == 0:
+        return {"decision": "there is nothing to pool", "wald": "not estimable", "hksj": "not estimable", "pi": "not defined"}
+    if m["k"] == 1:
+        return {"decision": "there is nothing to pool (one estimate)", "wald": "not estimable", "hksj": "not estimable",
+                "pi": "not defined"}
+    wald = f"{f(m['ci_wald'][0])} to {f(m['ci_wald'][1])}"
+    hksj = f"{f(m['ci_hksj'][0])} to {f(m['ci_hksj'][1])}"
+    pi = "not defined" if m["k"] < 3 else f"{f(m['pi'][0])} to {f(m['pi'][1])}"
+    if m["refused"]:
+        decision = "no pooled figure is reported"
+    else:
+        decision = f"the pooled effect is {f(m['ratio'])} (HKSJ 95% CI {hksj}; 95% prediction interval {pi})"
+    return {"decision": decision, "wald": wald, "hksj": hksj, "pi": pi, "point": f(m["ratio"])}
+
+
+def bound_display(bound: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """The bounded readmission conversion as the page shows it."""
+    f = lambda v: fmt_relative(v, scale)
+    return pd.DataFrame({
+        "end of the range": bound["end"], "assumption": bound["assumption"],
+        "readmissions per 100 patients per month, before": [f"{v:.3f}" for v in bound["baseline_readmissions"]],
+        "per registered patient (95% CI)": [f"{f(r)} ({f(lo)} to {f(hi)})" for r, lo, hi in zip(bound["ratio"], bound["ci_low"], bound["ci_high"])],
+        "per admission (95% CI)": [f"{f(r)} ({f(lo)} to {f(hi)})" for r, lo, hi in
+                                   zip(bound["per_admission"], bound["per_admission_low"], bound["per_admission_high"])],
+    })
+
+
+def wolverhampton_vs_national(table: pd.DataFrame, rep: dict) -> dict:
+    """Ratio of rate ratios, Wolverhampton over the national study (emergency admissions), and what
+    the national ratio would be for the rest of England if Wolverhampton's practices were in it with
+    the weight of their number among the practices run by trusts."""
+    t = table.set_index(["study_id", "outcome"])
+    y, s = t.loc[("yu2020", "emergency_admissions")], t.loc[("saunders2024", "emergency_admissions")]
+    out = meta.ratio_of_ratios(y["ratio"], y["ci_low"], y["ci_high"], s["ratio"], s["ci_low"], s["ci_high"])
+    share = rep["yu_practices"] / rep["trust_run_practices_2021"]
+    out.update(yu=float(y["ratio"]), national=float(s["ratio"]), share=share,
+               rest_of_england=meta.leave_in_share(math.log(s["ratio"]), math.log(y["ratio"]), share))
+    return out
+
+
+def design_analysis(se: float, baseline: float, national: pd.Series, yu_relative: float, n: int = 40) -> pd.DataFrame:
+    """Gelman and Carlin's design analysis for a study with Wolverhampton's standard error, over true
+    relative reductions from a tenth of the national study's lower bound up to the press release's
+    figure; the national estimate and its interval, and Yu's implied figure, are flagged."""
+    nat = 1 - float(national["estimate"])
+    nat_lo, nat_hi = 1 - float(national["ci_high"]), 1 - float(national["ci_low"])
+    grid = np.unique(np.concatenate([np.linspace(nat_lo / 2, yu_relative, n), [nat, nat_lo, nat_hi, yu_relative]]))
     rows = []
-    for drop in [None, *avail]:
-        keep = [s for s in avail if s != drop]
-        m = meta_analysis(table, outcome, keep, tau2_method)
-        rows.append({"analysis": "all chosen studies" if drop is None else f"without {drop}", "k": m["k"],
-                     "ratio": m.get("ratio", np.nan), "ci_low": m.get("ci_low", np.nan), "ci_high": m.get("ci_high", np.nan),
-                     "tau2": m.get("tau2", np.nan), "i2": m.get("i2", np.nan)})
+    for rel in grid:
+        r = meta.retrodesign(rel * baseline, se)
+        mark = ("national estimate" if np.isclose(rel, nat) else "national interval" if np.isclose(rel, nat_lo) or np.isclose(rel, nat_hi)
+                else "press release (Yu)" if np.isclose(rel, yu_relative) else "")
+        rows.append({"true_relative": rel, "true_effect": rel * baseline, "power": r["power"], "type_s": r["type_s"],
+                     "exaggeration": r["exaggeration"], "marker": mark})
     return pd.DataFrame(rows)
+
+
+def design_chart(da: pd.DataFrame):
+    """Power, type S error and exaggeration against the true reduction, one panel each."""
+    import altair as alt
+
+    from .charts import BLUE, ORANGE
+
+    long = da.melt(id_vars=["true_relative", "marker"], value_vars=["power", "type_s", "exaggeration"],
+                   var_name="measure", value_name="value")
+    names = {"power": "Power (share significant)", "type_s": "Type S error (share of significant with the wrong sign)",
+             "exaggeration": "Exaggeration ratio (significant estimate ÷ true effect)"}
+    long["measure"] = long["measure"].map(names)
+    long["true_pct"] = 100 * long["true_relative"]
+    base = alt.Chart(long)
+    line = base.mark_line(color=BLUE).encode(
+        x=alt.X("true_pct:Q", title="True reduction in emergency admissions (%)"),
+        y=alt.Y("value:Q", title=None),
+        tooltip=[alt.Tooltip("true_pct:Q", title="true reduction (%)", format=".1f"), "measure:N", alt.Tooltip("value:Q", format=".3f")])
+    marks = base.transform_filter(alt.datum.marker != "").mark_point(filled=True, size=60, color=ORANGE).encode(
+        x="true_pct:Q", y="value:Q", shape=alt.Shape("marker:N", title=None),
+        tooltip=["marker:N", alt.Tooltip("true_pct:Q", title="true reduction (%)", format=".1f"), alt.Tooltip("value:Q", format=".3f")])
+    return alt.layer(line, marks).properties(width=560, height=150).facet(
+        row=alt.Row("measure:N", title=None, sort=list(names.values()),
+                    header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start", labelFontSize=12))
+    ).resolve_scale(y="independent")
+
+
+# --------------------------------------------------------------------------- the evidence found
+
+
+def screening() -> pd.DataFrame:
+    return data.load("admissions_screening")
+
+
+def prisma_flow(scr: pd.DataFrame) -> pd.DataFrame:
+    """The PRISMA-style flow, counted from the screening log (never typed): one row per box."""
+    n = len(scr)
+    sc = scr[scr["stage"] == "screening"]
+    el = scr[scr["stage"] == "eligibility"]
+    inc = scr[scr["stage"] == "included"]
+    syn = inc[inc["decision"] == "evidence table and synthesis"]
+    return pd.DataFrame([
+        {"stage": "identified", "records": n, "why": "every record in the research dossier reporting, or possibly reporting, an effect of integrating hospital and primary or community care"},
+        {"stage": "excluded at screening", "records": len(sc), "why": "; ".join(f"{k} ({v})" for k, v in sc["record_type"].value_counts().sort_index().items())},
+        {"stage": "assessed for eligibility", "records": n - len(sc), "why": "a possible effect estimate on hospital use or quality"},
+        {"stage": "excluded at eligibility", "records": len(el), "why": "no retrievable result, a duplicate, or an uncontrolled claim (see the log)"},
+        {"stage": "in the evidence table", "records": len(inc), "why": "controlled studies, evaluation summaries and a systematic review"},
+        {"stage": "with an estimate on the common scale", "records": len(syn), "why": ", ".join(syn["record_id"])},
+    ])
+
+
+def robins_not_assessed() -> dict[str, str]:
+    """Studies for which ROBINS-I does not apply, with the reason (``not_assessed`` in rubric/robins_i.yml)."""
+    import yaml
+
+    from . import paths
+
+    doc = yaml.safe_load((paths.root() / "rubric" / "robins_i.yml").read_text(encoding="utf-8")) or {}
+    return {str(x["key"]): " ".join(str(x["reason"]).split()) for x in doc.get("not_assessed", [])}
+
+
+def evidence_table(scr: pd.DataFrame, rob: dict, not_assessed: dict[str, str]) -> pd.DataFrame:
+    """One row per included record: design, population, outcome, estimate, ROBINS-I overall."""
+    inc = scr[scr["stage"] == "included"]
+
+    def robins(key, rid):
+        if isinstance(key, str) and key in rob:
+            return rob[key]["overall"]["judgement"].replace("_", " ")
+        return "not applicable: " + not_assessed.get(rid, "no single non-randomised study")
+
+    return pd.DataFrame({
+        "study": [f"[{r}]({u})" if isinstance(u, str) and u else r for r, u in zip(inc["record"], inc["source_url"])],
+        "design": inc["design"], "population": inc["population"], "outcome": inc["outcome"],
+        "estimate (as published)": inc["estimate"],
+        "ROBINS-I overall": [robins(k, rid) for k, rid in zip(inc["robins_key"], inc["record_id"])],
+        "on the common scale": inc["comparable"],
+    })
+
+
+def excluded_table(scr: pd.DataFrame) -> pd.DataFrame:
+    ex = scr[scr["decision"] == "excluded"]
+    return pd.DataFrame({"record": ex["record"], "where found": "dossier " + ex["found_in"], "kind": ex["record_type"],
+                         "left at": ex["stage"], "why": ex["reason"]})
 
 
 def fmt_relative(v: float, scale: str) -> str:
@@ -244,19 +431,6 @@ def format_common(table: pd.DataFrame, scale: str) -> pd.DataFrame:
                      for lo, hi in zip(table["ci_low"], table["ci_high"])]
     out["conversion"] = list(table["conversion"])
     return out
-
-
-def format_loo(loo: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """The leave-one-out table as the page shows it."""
-    def f(v):
-        return fmt_relative(v, scale)
-    return pd.DataFrame({
-        "analysis": loo["analysis"], "studies": loo["k"],
-        "pooled": [f(v) for v in loo["ratio"]],
-        "95% CI": [f"{f(lo)} to {f(hi)}" if lo == lo else "" for lo, hi in zip(loo["ci_low"], loo["ci_high"])],
-        "tau²": [f"{v:.4f}" if v == v else "n/a (one study)" for v in loo["tau2"]],
-        "I²": [f"{100 * v:.0f}%" if v == v else "n/a (one study)" for v in loo["i2"]],
-    }).set_index("analysis")
 
 
 def display(ratio: float, scale: str) -> float:
@@ -281,15 +455,37 @@ def savings_verdict(abstract_m: float, discussion_floor_m: float) -> Verdict:
                               "costs behind either figure are not published")
 
 
+def portugal_verdict(bound: pd.DataFrame, lopes: pd.Series) -> Verdict:
+    """'Similar to Portugal', judged by the rubric's ``similarity`` rule at both ends of the bounded
+    conversion of Wolverhampton's readmission effect, per registered patient (Yu's denominator) and
+    per admission (Lopes's), and combined with ``all_of``: supported only if similar at every end on
+    both denominators."""
+    from .verdicts import all_of, relabel, similarity
+
+    pt = {"label": "Portugal (odds ratio per admission)", "estimate": float(lopes["estimate"]),
+          "ci_low": float(lopes["ci_low"]), "ci_high": float(lopes["ci_high"]), "null": 1.0}
+    parts = []
+    for _, b in bound.iterrows():
+        for denom, est, lo, hi in (("per registered patient", b["ratio"], b["ci_low"], b["ci_high"]),
+                                   ("per admission", b["per_admission"], b["per_admission_low"], b["per_admission_high"])):
+            w = {"label": "Wolverhampton (ratio)", "estimate": round(float(est), 3), "ci_low": round(float(lo), 3),
+                 "ci_high": round(float(hi), 3), "null": 1.0}
+            parts.append(relabel(similarity(w, pt, same_scale=True), f"{b['end']}, {denom}"))
+    return all_of(*parts)
+
+
 def forest_chart(table: pd.DataFrame, pooled: dict | None, scale: str, outcome_label: str):
     import altair as alt
 
     df = table.dropna(subset=["log_ratio"]).copy()
     df["kind"] = "study"
-    if pooled and pooled.get("k", 0) >= 2:
-        df = pd.concat([df, pd.DataFrame([{"study": f"Pooled (random effects, {pooled['method']})", "ratio": pooled["ratio"],
-                                           "ci_low": pooled["ci_low"], "ci_high": pooled["ci_high"], "kind": "pooled",
-                                           "design": "meta-analysis", "conversion": f"k = {pooled['k']}"}])], ignore_index=True)
+    if pooled and pooled.get("k", 0) >= 2 and not pooled.get("refused", True):
+        df = pd.concat([df, pd.DataFrame([{"study": f"Pooled (random effects, {pooled['method']}; HKSJ interval)", "ratio": pooled["ratio"],
+                                           "ci_low": pooled["ci_hksj"][0], "ci_high": pooled["ci_hksj"][1], "kind": "pooled",
+                                           "design": "meta-analysis", "conversion": f"k = {pooled['k']}"}]),
+                        pd.DataFrame([{"study": "Prediction interval (a new setting)", "ratio": pooled["ratio"],
+                                       "ci_low": pooled["pi"][0], "ci_high": pooled["pi"][1], "kind": "prediction",
+                                       "design": "meta-analysis", "conversion": f"k = {pooled['k']}"}])], ignore_index=True)
     for c in ("ratio", "ci_low", "ci_high"):
         df[c + "_shown"] = [display(v, scale) for v in df[c]]
     title = "Rate ratio (log scale)" if scale == "ratio" else "Change in rate (%)"

@@ -1,5 +1,5 @@
 """Synthetic control: validation on California's Proposition 99, and a simulation of the
-Wolverhampton design (power and placebo-in-space inference).
+Wolverhampton design (power, size, bias and coverage).
 
 Two estimators of the same thing, the synthetic-control weights
 
@@ -13,10 +13,14 @@ Two estimators of the same thing, the synthetic-control weights
   thousands of such problems at once; the simulation uses it, and a test checks it against pysyncon.
 
 The simulation (:func:`simulate`) is calibrated to Yu et al. (2020): ``n_practices`` integrated
-practices sharing 67,402 patients, the baseline rate *implied* by the reported −0.11 per 100
-patients per month and the press release's "13%", a donor pool of non-integrated practices with
-list sizes around the same mean, and Poisson noise. Everything random comes from
-``numpy.random.default_rng(seed)``.
+practices of about 67,402 patients in all, the baseline rate *implied* by the reported −0.11 per 100
+patients per month and the press release's "13%", donor practices drawn from the same distributions,
+Poisson counts, and practice-level AR(1) deviations whose size :func:`calibrate_noise` sets so that
+the no-effect spread of the pooled estimate equals the standard error implied by the published
+interval. Inference is a permutation test over all practices (exact under no effect; its size is
+checked by :func:`size_check`), with the interval obtained by inverting it; :data:`SCENARIOS` lists
+the threats whose bias and coverage the simulation reports. Everything random comes from
+``numpy.random.default_rng(seed)`` (or ``SeedSequence(seed).spawn`` for the chunks of the size check).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import rubric
-from .charts import GREY, ORANGE
+from .charts import BLUE, GREY, ORANGE
 
 #: Treatment year of Proposition 99 (first post-period year in the panel).
 PROP99_FIRST_POST = 1989
@@ -58,47 +62,53 @@ def sc_weights_pysyncon(y_pre: np.ndarray, X_pre: np.ndarray) -> np.ndarray:
 def project_simplex(V: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Euclidean projection of each row (last axis) of ``V`` onto the probability simplex.
 
-    Entries where ``mask`` is False are forced to zero (the unit is not an allowed donor).
+    Entries where ``mask`` is False are forced to zero (the unit is not an allowed donor). Works in
+    the precision of ``V`` (float32 or float64).
     """
-    V = np.asarray(V, dtype=float)
+    V = np.asarray(V)
+    if V.dtype not in (np.float32, np.float64):
+        V = V.astype(float)
     if mask is not None:
-        V = np.where(mask, V, -1e12)
+        V = np.where(mask, V, V.dtype.type(-1e12))
     J = V.shape[-1]
     U = -np.sort(-V, axis=-1)
-    css = np.cumsum(U, axis=-1) - 1.0
-    k = np.arange(1, J + 1)
-    cond = U - css / k > 0
-    rho = J - 1 - np.argmax(cond[..., ::-1], axis=-1)  # last index where cond holds
-    theta = np.take_along_axis(css, rho[..., None], axis=-1) / (rho[..., None] + 1)
-    return np.maximum(V - theta, 0.0)
+    css = np.cumsum(U, axis=-1) - 1
+    k = np.arange(1, J + 1, dtype=V.dtype)
+    # for sorted U the condition holds on a prefix (Duchi et al. 2008), so its count locates rho
+    rho = np.count_nonzero(U - css / k > 0, axis=-1) - 1
+    theta = np.take_along_axis(css, rho[..., None], axis=-1) / (rho[..., None] + 1).astype(V.dtype)
+    return np.maximum(V - theta, 0)
 
 
-def sc_weights_batch(G: np.ndarray, B: np.ndarray, mask: np.ndarray | None = None, iters: int = 400) -> np.ndarray:
+def sc_weights_batch(G: np.ndarray, B: np.ndarray, mask: np.ndarray | None = None, iters: int = 400,
+                     dtype=np.float64) -> np.ndarray:
     """Many synthetic-control problems at once, by FISTA (accelerated projected gradient).
 
     Each problem ``p`` in group ``s`` minimises ``w'G_s w - 2 B_sp'w`` on the simplex, where
     ``G_s = X_s'X_s`` is shared by the problems of one group (same donors) and ``B_sp = X_s'y_sp``.
 
     ``G``: (S, J, J); ``B``: (S, P, J); ``mask``: (S, P, J) or (P, J) booleans (allowed donors).
-    Returns weights (S, P, J).
+    ``dtype``: float64, or float32 for the simulation's many thousand fits (half the memory traffic;
+    the weights agree to about 1e-6). Returns weights (S, P, J).
     """
     S, P, J = B.shape
     if mask is not None:
         mask = np.broadcast_to(mask, (S, P, J))
     L = np.linalg.eigvalsh(G)[:, -1][:, None, None]  # Lipschitz constant of the half-gradient
-    step = 1.0 / np.maximum(L, 1e-12)
-    W = project_simplex(np.full((S, P, J), 1.0 / J), mask)
-    Z, t = W.copy(), np.ones((S, P, 1))
+    step = (1.0 / np.maximum(L, 1e-12)).astype(dtype)
+    G, B = G.astype(dtype), B.astype(dtype)
+    W = project_simplex(np.full((S, P, J), 1.0 / J, dtype=dtype), mask)
+    Z, t = W.copy(), np.ones((S, P, 1), dtype=dtype)
     for _ in range(iters):
         grad = Z @ G - B
         W_new = project_simplex(Z - step * grad, mask)
         # adaptive restart (O'Donoghue and Candes 2015): drop the momentum where it points uphill
         restart = (((Z - W_new) * (W_new - W)).sum(-1, keepdims=True) > 0)
-        t = np.where(restart, 1.0, t)
+        t = np.where(restart, dtype(1.0), t)
         t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
         Z = W_new + ((t - 1.0) / t_new) * (W_new - W)
         W, t = W_new, t_new
-    return W
+    return W.astype(np.float64)
 
 
 def sc_problem(X_pre: np.ndarray, Y_pre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,6 +206,7 @@ class Calibration:
     patients: int  # integrated practices' registered patients (reported)
     effect_per_100: float  # reported change, per 100 patients per month (negative = reduction)
     relative_reduction: float  # press release's "13%", as a fraction
+    se_per_100: float | None = None  # standard error implied by the published interval (calibration target)
 
     @property
     def baseline_per_100(self) -> float:
@@ -207,25 +218,65 @@ class Calibration:
 class Assumptions:
     """Design features that are NOT FOUND in the published record: assumed, stated on the page."""
 
-    list_size_sigma: float = 0.5  # log-sd of practice list sizes (lognormal)
+    list_size_sigma: float = 0.5  # log-sd of practice list sizes (lognormal, the same for every practice)
     rate_sigma: float = 0.25  # log-sd of practice baseline rates (between-practice heterogeneity)
     seasonal_amplitude: float = 0.10  # winter peak, common to all practices
-    n_placebo_sets: int = 200  # random sets of donors used as pseudo-treated groups
-    alpha: float = 0.05  # test level for power
-    solver_iters: int = 120
+    noise_rho: float = 0.8  # month-to-month persistence of a practice's own deviations (AR(1) on the log rate)
+    n_perm: int = 199  # random relabellings of all practices in the permutation test
+    alpha: float = 0.05  # test level
+    solver_iters: int = 120  # FISTA iterations (float32: the simulation fits many thousand problems)
+    calibration_sims: int = 800  # simulated no-effect studies per step of the noise calibration
+    calibration_seed: int = 1  # its own seed, so the calibration does not move with the study seed
+    dip_candidates: int = 3  # selection scenario: candidate practices per integrated practice
+    dip_window: int = 6  # selection scenario: last pre-period months the selection looks at
+    stagger_months: int = 12  # staggered scenario: integrations spread over the first months after the start
+    spill_share: float = 0.3  # spill-over scenario: share of the effect that reaches every donor practice
+
+
+SCENARIOS = {
+    "as designed": "every practice integrated at the start; practices and donors alike drawn at random",
+    "selection on a pre-period dip": "integrated practices are those of the candidates whose admissions ran furthest "
+                                     "above their own usual level in the last months before integration (a bad spell)",
+    "staggered starts": "practices integrated at different months after the programme start; "
+                        "the analysis uses the programme start for all",
+    "spill-over to donors": "the donor practices receive part of the effect (shared hospital, shared services)",
+}
+
+
+@dataclass
+class _Study:
+    """S simulated studies: P integrated practices (units 0..P-1) then J donors."""
+
+    sizes: np.ndarray  # (S, N) registered patients
+    lam: np.ndarray  # (S, N, T) expected monthly admissions without any effect
+    rates_pre: np.ndarray  # (S, N, T0) observed rates per 100 patients per month
+    P: int
+    T0: int
+
+
+@dataclass
+class _Fits:
+    W_d: np.ndarray  # (S, P or N, J) Yu's design: integrated practices (and donors) from the donors
+    W_a: np.ndarray  # (S, N, N) permutation design: every practice fitted from all the others
+    pre_gap_d: np.ndarray  # (S, N)
+    pre_gap_a: np.ndarray  # (S, N)
+    c_obs: np.ndarray  # (S, N) how each unit statistic moves per unit of effect removed from the treated
 
 
 @dataclass
 class SimResult:
-    power: pd.DataFrame  # effect, power, mean_estimate, sd_estimate
-    placebo: pd.DataFrame  # pooled placebo estimates of the illustrative dataset
+    power: pd.DataFrame  # effect, power, mean_estimate, estimand, sd_estimate, coverage
+    scenarios: pd.DataFrame  # scenario, effect, estimand, mean_estimate, bias, rejection, coverage, mc_se
+    permutation: pd.DataFrame  # the permutation distribution of the first simulated study
     illustrative_estimate: float
     illustrative_p: float
-    null_p_of_published: float  # share of pooled placebo estimates at least as negative as published
-    null_sd: float  # sd of the pooled estimate across simulated studies when there is no effect
-    placebo_sd: float  # sd of the pooled placebo estimates
-    null_p_sampling: float  # share of simulated no-effect studies at least as negative as published
-    mean_rmspe_pre: float
+    illustrative_ci: tuple[float, float]
+    null_sd: float  # sd of the pooled estimate across no-effect studies
+    noise_sd: float  # calibrated sd of a practice's own log-rate deviations
+    target_se: float | None  # the published standard error the noise was calibrated to
+    size: float  # rejection rate of the permutation test with no effect
+    null_p_sampling: float  # share of no-effect studies at least as negative as published
+    n_sims: int
     params: dict = field(default_factory=dict)
 
 
@@ -233,120 +284,351 @@ def _list_sizes(rng, n: int, mean: float, sigma: float) -> np.ndarray:
     return mean * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
 
 
+def _ar1(rng, shape: tuple, sd: float, rho: float) -> np.ndarray:
+    """Stationary AR(1) paths along the last axis, marginal sd ``sd``."""
+    e = rng.standard_normal(shape)
+    u = np.empty(shape)
+    u[..., 0] = sd * e[..., 0]
+    k = sd * np.sqrt(1 - rho**2)
+    for t in range(1, shape[-1]):
+        u[..., t] = rho * u[..., t - 1] + k * e[..., t]
+    return u
+
+
+def _draw(rng, cal: Calibration, S: int, P: int, J: int, T0: int, T1: int, noise_sd: float,
+          assume: Assumptions, select: bool = False) -> _Study:
+    """Draw S studies. Every practice (integrated or donor) has a list size, a rate level, the common
+    season and its own AR(1) deviations, all from the same distributions, so that with no effect the
+    labels are exchangeable. With ``select``, the integrated practices are the P of P×dip_candidates
+    candidates whose rate over the last dip_window pre-period months ran furthest above their own
+    usual rate (a bad spell; the exchangeability that the permutation test needs is then broken)."""
+    T = T0 + T1
+    C = P * assume.dip_candidates if select else P
+    N0 = C + J
+    mean_list = cal.patients / P
+    sizes = np.maximum(300.0, np.round(_list_sizes(rng, S * N0, mean_list, assume.list_size_sigma).reshape(S, N0)))
+    level = np.exp(assume.rate_sigma * rng.standard_normal((S, N0)) - assume.rate_sigma**2 / 2)
+    season = 1.0 + assume.seasonal_amplitude * np.cos(2 * np.pi * np.arange(T) / 12)
+    dev = np.exp(_ar1(rng, (S, N0, T), noise_sd, assume.noise_rho) - noise_sd**2 / 2) if noise_sd > 0 else 1.0
+    usual = cal.baseline_per_100 * level[:, :, None] * season  # a practice's usual rate, per 100 per month
+    lam = sizes[:, :, None] / 100.0 * usual * dev
+    counts_pre = rng.poisson(lam[:, :, :T0])
+    rates_pre = 100.0 * counts_pre / sizes[:, :, None]
+    if select:  # a bad spell: admissions furthest above the practice's own usual rate, lately
+        w = assume.dip_window
+        score = rates_pre[:, :C, T0 - w:].mean(-1) / usual[:, :C, T0 - w:T0].mean(-1)
+        chosen = np.argsort(-score, axis=1)[:, :P]  # (S, P)
+        keep = np.concatenate([chosen, np.broadcast_to(np.arange(C, N0), (S, J))], axis=1)
+        sizes = np.take_along_axis(sizes, keep, 1)
+        lam = np.take_along_axis(lam, keep[:, :, None], 1)
+        rates_pre = np.take_along_axis(rates_pre, keep[:, :, None], 1)
+    return _Study(sizes=sizes, lam=lam, rates_pre=rates_pre, P=P, T0=T0)
+
+
+def _fit(st: _Study, assume: Assumptions, all_units: bool = True, placebo_donors: bool = False) -> _Fits:
+    """Synthetic-control weights on the pre-period only, so they serve every effect and scenario.
+
+    Always: the integrated practices from the donors (Yu's design). With ``all_units``: every
+    practice from all the others (the permutation test). With ``placebo_donors``: each donor from
+    the other donors too (the earlier placebo test, kept to show its size)."""
+    S, N, T0 = st.rates_pre.shape
+    P, J = st.P, N - st.P
+    rows = N if placebo_donors else P
+    donors = np.swapaxes(st.rates_pre[:, P:, :], 1, 2)  # (S, T0, J)
+    G, B = sc_problem(donors, st.rates_pre[:, :rows, :])
+    mask = np.ones((rows, J), dtype=bool)
+    if placebo_donors:
+        mask[P + np.arange(J), np.arange(J)] = False  # a donor cannot be its own control
+    W_d = sc_weights_batch(G, B, mask, iters=assume.solver_iters, dtype=np.float32)
+    pre_gap_d = (st.rates_pre[:, :rows, :] - W_d @ st.rates_pre[:, P:, :]).mean(-1)
+    if not all_units:
+        return _Fits(W_d, np.empty(0), pre_gap_d, np.empty(0), np.empty(0))
+    allx = np.swapaxes(st.rates_pre, 1, 2)  # (S, T0, N)
+    Ga, Ba = sc_problem(allx, st.rates_pre)
+    W_a = sc_weights_batch(Ga, Ba, ~np.eye(N, dtype=bool), iters=assume.solver_iters, dtype=np.float32)
+    pre_gap_a = (st.rates_pre - W_a @ st.rates_pre).mean(-1)
+    # removing an effect d from the integrated practices' post-period lowers unit i's statistic by
+    # d·c_i, c_i = [i integrated] - Σ_{j integrated} w_ij (the statistic is linear in d)
+    c_obs = (np.arange(N) < P).astype(float)[None, :] - W_a[:, :, :P].sum(-1)
+    return _Fits(W_d, W_a, pre_gap_d, pre_gap_a, c_obs)
+
+
+def _post_rates(rng, st: _Study, T1: int, effect: float, scenario: str, assume: Assumptions) -> tuple[np.ndarray, np.ndarray]:
+    """Post-period rates (S, N, T1) under a scenario, and the estimand: the list-weighted effect on
+    the integrated practices' rate had each been integrated for the whole post-period (per 100/month)."""
+    S, N, _ = st.lam.shape
+    P, T0 = st.P, st.T0
+    lam_post = st.lam[:, :, T0:].copy()
+    mult = np.ones((S, N, T1))
+    if scenario == "staggered starts":
+        start = rng.integers(0, min(assume.stagger_months, T1), size=(S, P))
+        active = np.arange(T1)[None, None, :] >= start[:, :, None]
+        mult[:, :P, :] = 1.0 - effect * active
+    else:
+        mult[:, :P, :] = 1.0 - effect
+    if scenario == "spill-over to donors":
+        mult[:, P:, :] = 1.0 - assume.spill_share * effect
+    rates = 100.0 * rng.poisson(lam_post * mult) / st.sizes[:, :, None]
+    n = st.sizes[:, :P]
+    full = 100.0 * (lam_post[:, :P, :] * effect).mean(-1) / n  # per-practice effect, per 100 per month
+    estimand = -(n * full).sum(-1) / n.sum(-1)
+    return rates, estimand
+
+
+def _perm_sets(rng, S: int, K: int, N: int, P: int) -> np.ndarray:
+    """K random sets of P of the N practices for each study (uniform, drawn independently)."""
+    return np.argsort(rng.random((S, K, N)), axis=-1)[:, :, :P]
+
+
+def _evaluate(st: _Study, fits: _Fits, post: np.ndarray, estimand: np.ndarray, sets: np.ndarray,
+              assume: Assumptions, placebo_sets: np.ndarray | None = None) -> dict:
+    """Estimates, permutation p-values (at no effect and at the estimand) and the donors-only placebo p."""
+    S, N, _ = st.rates_pre.shape
+    P = st.P
+    n = st.sizes
+    # Yu's design: each integrated practice against its synthetic control from the donors
+    rows = fits.W_d.shape[1]  # the integrated practices, then (for the placebo test) the donors
+    synth_post_d = (fits.W_d @ post[:, P:, :]).mean(-1)  # (S, rows)
+    each_d = (post[:, :rows, :].mean(-1) - synth_post_d) - fits.pre_gap_d
+    est = (n[:, :P] * each_d[:, :P]).sum(-1) / n[:, :P].sum(-1)
+    out = {"estimate": est}
+    if placebo_sets is not None:  # the earlier test: random sets of donors, each fitted from the other donors
+        shape = (S, placebo_sets.shape[1], N - P)
+        pw = np.take_along_axis(np.broadcast_to(n[:, None, P:], shape), placebo_sets, -1)
+        pe = np.take_along_axis(np.broadcast_to(each_d[:, None, P:], shape), placebo_sets, -1)
+        plc = (pw * pe).sum(-1) / pw.sum(-1)
+        out["p_placebo_donors"] = (1.0 + (np.abs(plc) >= np.abs(est)[:, None]).sum(-1)) / (plc.shape[1] + 1.0)
+    if fits.W_a.size:
+        each_a = (post.mean(-1) - (fits.W_a @ post).mean(-1)) - fits.pre_gap_a  # (S, N) unit statistics
+        a_obs = (n[:, :P] * each_a[:, :P]).sum(-1) / n[:, :P].sum(-1)
+        b_obs = (n[:, :P] * fits.c_obs[:, :P]).sum(-1) / n[:, :P].sum(-1)
+        K = sets.shape[1]
+        shape = (S, K, N)
+        ws = np.take_along_axis(np.broadcast_to(n[:, None, :], shape), sets, -1)
+        a_k = (ws * np.take_along_axis(np.broadcast_to(each_a[:, None, :], shape), sets, -1)).sum(-1) / ws.sum(-1)
+        b_k = (ws * np.take_along_axis(np.broadcast_to(fits.c_obs[:, None, :], shape), sets, -1)).sum(-1) / ws.sum(-1)
+
+        def p_at(d):  # the test of "the effect is d": d removed from the integrated practices' post-period
+            d = np.asarray(d, float)[:, None]
+            obs = np.abs(a_obs[:, None] - d * b_obs[:, None])
+            return (1.0 + (np.abs(a_k - d * b_k) >= obs).sum(-1)) / (K + 1.0)
+
+        out["p_perm"] = p_at(np.zeros(S))
+        out["p_at_estimand"] = p_at(estimand)
+        out["perm_null"] = a_k
+        out["perm_obs"] = a_obs
+        out["_linear"] = (a_obs, b_obs, a_k, b_k)
+    return out
+
+
+def _ci_by_inversion(linear: tuple, alpha: float, center: float, scale: float, i: int = 0) -> tuple[float, float]:
+    """The 95% interval of study ``i``: the effects d not rejected by the permutation test (grid)."""
+    a_obs, b_obs, a_k, b_k = (x[i] for x in linear)
+    grid = center + scale * np.linspace(-8, 8, 1601)
+    obs = np.abs(a_obs - grid * b_obs)
+    p = (1.0 + (np.abs(a_k[None, :] - grid[:, None] * b_k[None, :]) >= obs[:, None]).sum(-1)) / (a_k.size + 1.0)
+    keep = grid[p > alpha]
+    return (float(keep.min()), float(keep.max())) if keep.size else (float("nan"), float("nan"))
+
+
+def null_sd(cal: Calibration, noise_sd: float, n_practices: int = 10, n_donors: int = 40, pre_months: int = 24,
+            post_months: int = 24, n_sims: int = 400, seed: int = 1, assume: Assumptions | None = None) -> float:
+    """Standard deviation of Yu's pooled estimate across simulated studies with no effect."""
+    assume = assume or Assumptions()
+    rng = np.random.default_rng(seed)
+    st = _draw(rng, cal, n_sims, n_practices, n_donors, pre_months, post_months, noise_sd, assume)
+    fits = _fit(st, assume, all_units=False)
+    post, est_and = _post_rates(rng, st, post_months, 0.0, "as designed", assume)
+    return float(_evaluate(st, fits, post, est_and, np.empty((n_sims, 0, n_practices), int), assume)["estimate"].std(ddof=1))
+
+
+def calibrate_noise(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_months: int = 24,
+                    post_months: int = 24, assume: Assumptions | None = None, steps: int = 5, tol: float = 0.01) -> dict:
+    """The sd of practices' own log-rate deviations that makes the simulated no-effect spread of the
+    pooled estimate equal the standard error implied by the published interval.
+
+    The same simulated studies (common random numbers, ``assume.calibration_seed``) are used at every
+    trial noise level, so the spread changes smoothly with it; its square is close to linear in the
+    noise variance, and each step is a secant step on that line, until within ``tol`` (relative).
+    """
+    assume = assume or Assumptions()
+    if cal.se_per_100 is None:
+        raise ValueError("calibration needs the published standard error (Calibration.se_per_100)")
+    kw = dict(n_practices=n_practices, n_donors=n_donors, pre_months=pre_months, post_months=post_months,
+              n_sims=assume.calibration_sims, seed=assume.calibration_seed, assume=assume)
+    target = cal.se_per_100
+    base = null_sd(cal, 0.0, **kw)
+    if base >= target:
+        return {"noise_sd": 0.0, "null_sd": base, "poisson_sd": base, "target": target, "steps": 0}
+    pts = [(0.0, base**2)]  # (noise variance, spread²)
+    v = 0.01
+    for i in range(1, steps + 1):
+        got = null_sd(cal, float(np.sqrt(v)), **kw)
+        pts.append((v, got**2))
+        if abs(got / target - 1) < tol:
+            break
+        (v0, y0), (v1, y1) = pts[-2], pts[-1]
+        slope = (y1 - y0) / (v1 - v0)
+        v = max(1e-6, v1 + (target**2 - y1) / slope) if slope > 0 else 2 * v1
+    return {"noise_sd": float(np.sqrt(pts[-1][0])), "null_sd": float(np.sqrt(pts[-1][1])), "poisson_sd": base,
+            "target": target, "steps": i}
+
+
 def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_months: int = 24,
              post_months: int = 24, n_sims: int = 200, effects=None, true_effect: float = 0.0,
-             seed: int = 2020, assume: Assumptions | None = None) -> SimResult:
-    """Power of the pooled synthetic-control design, with placebo-in-space inference.
+             seed: int = 2020, assume: Assumptions | None = None, noise_sd: float | None = None,
+             scenario_effects=None, scenarios: bool = True) -> SimResult:
+    """Power, size, bias and coverage of a study like Yu et al.'s, with noise calibrated to it.
 
     Per simulated study: practices' monthly counts are Poisson with mean
-    ``list/100 × baseline × practice factor × season × (1 − effect if integrated and post)``.
-    Each integrated practice gets a synthetic control fitted on its pre-period rates; its effect is
-    the post-period mean gap minus the pre-period mean gap (per 100 patients per month); the study
-    estimate pools the practices weighted by list size, as Yu et al. describe. Each donor in turn is
-    fitted from the other donors (placebo in space); random sets of ``n_practices`` donors give the
-    null distribution of the pooled estimate, and the two-sided placebo p-value decides rejection.
+    ``list/100 × baseline × level × season × exp(AR(1) deviation) × (1 − effect if integrated and post)``;
+    the deviation's sd is calibrated (:func:`calibrate_noise`) so that, with no effect, the pooled
+    estimate varies as much as the published interval says it does. The estimate is Yu et al.'s:
+    each integrated practice against a synthetic control from the donors, post-period minus
+    pre-period gap, pooled by list size.
 
-    Synthetic-control weights use only pre-period data, so each study's weights are fitted once
-    and reused across the effect grid (common random numbers for the donors).
+    Inference is a permutation test over all practices: every practice, integrated or not, gets a
+    synthetic control from all the others (pre-period only), and the statistic of any set of
+    ``n_practices`` is their list-weighted mean gap change. With no effect the practices are
+    exchangeable, so the rank of the observed set among random relabellings gives an exact p-value.
+    Inverting the test (an effect d removed from the integrated practices moves every statistic
+    linearly) gives the interval whose coverage the scenarios report.
     """
     assume = assume or Assumptions()
     if n_donors <= n_practices:
-        raise ValueError(f"n_donors ({n_donors}) must exceed n_practices ({n_practices}): placebo groups of "
-                         f"{n_practices} practices are drawn from the donors")
-    if pre_months < 2 or post_months < 1 or n_sims < 2:
-        raise ValueError("need pre_months >= 2, post_months >= 1 and n_sims >= 2")
+        raise ValueError(f"n_donors ({n_donors}) must exceed n_practices ({n_practices}): relabelled sets of "
+                         f"{n_practices} practices are drawn from all practices and placebo sets from the donors")
+    if pre_months <= assume.dip_window or post_months < 1 or n_sims < 2:
+        raise ValueError(f"need pre_months > {assume.dip_window}, post_months >= 1 and n_sims >= 2")
+    kw = dict(n_practices=n_practices, n_donors=n_donors, pre_months=pre_months, post_months=post_months, assume=assume)
+    calib = None
+    if noise_sd is None:
+        if cal.se_per_100 is not None:
+            calib = calibrate_noise(cal, **kw)
+            noise_sd = calib["noise_sd"]
+        else:
+            noise_sd = 0.0
     effects = np.round(np.linspace(0.0, 0.20, 9), 4) if effects is None else np.asarray(effects, float)
     for extra in (0.0, true_effect):
         if not np.isclose(effects, extra).any():
             effects = np.sort(np.append(effects, extra))
     rng = np.random.default_rng(seed)
     S, P, J, T0, T1 = n_sims, n_practices, n_donors, pre_months, post_months
-    T = T0 + T1
-    base = cal.baseline_per_100 / 100.0  # per patient per month
-    mean_list = cal.patients / n_practices
-
-    # list sizes: integrated practices share exactly the reported patients; donors around the same mean
-    treated_n = _list_sizes(rng, S * P, mean_list, assume.list_size_sigma).reshape(S, P)
-    treated_n = np.maximum(1.0, np.round(treated_n / treated_n.sum(1, keepdims=True) * cal.patients))
-    donor_n = np.maximum(300.0, np.round(_list_sizes(rng, S * J, mean_list, assume.list_size_sigma).reshape(S, J)))
-    sizes = np.concatenate([treated_n, donor_n], axis=1)  # (S, P+J)
-    level = np.exp(assume.rate_sigma * rng.standard_normal((S, P + J)) - assume.rate_sigma**2 / 2)
-    months = np.arange(T)
-    season = 1.0 + assume.seasonal_amplitude * np.cos(2 * np.pi * months / 12)
-    lam = sizes[:, :, None] * base * level[:, :, None] * season[None, None, :]  # (S, P+J, T)
-
-    counts = rng.poisson(lam)
-    rates = 100.0 * counts / sizes[:, :, None]  # per 100 patients per month
-    donors = rates[:, P:, :]  # (S, J, T)
-    Xpre = np.swapaxes(donors[:, :, :T0], 1, 2)  # (S, T0, J)
-    G, Bm = sc_problem(Xpre, rates[:, :, :T0])  # (S, J, J), (S, P+J, J): treated then donors
-    mask = np.ones((P + J, J), dtype=bool)
-    mask[P + np.arange(J), np.arange(J)] = False  # a donor cannot be its own control
-    W = sc_weights_batch(G, Bm, mask, iters=assume.solver_iters)  # (S, P+J, J)
-
-    synth = W @ donors  # (S, P+J, T) synthetic series
-    pre_gap = (rates[:, :, :T0] - synth[:, :, :T0]).mean(-1)  # (S, P+J)
-    rmspe = np.sqrt(((rates[:, :, :T0] - synth[:, :, :T0]) ** 2).mean(-1))
-    synth_post = synth[:, :P, T0:].mean(-1)  # (S, P)
-
-    # placebo in space: each donor's own estimate, pooled over random sets of n_practices donors
-    placebo_each = (donors[:, :, T0:].mean(-1) - synth[:, P:, T0:].mean(-1)) - pre_gap[:, P:]  # (S, J)
-    K = assume.n_placebo_sets
-    sets = np.argsort(rng.random((S, K, J)), axis=-1)[:, :, :P]  # (S, K, P)
-    pw = np.take_along_axis(np.broadcast_to(donor_n[:, None, :], (S, K, J)), sets, axis=-1)
-    pe = np.take_along_axis(np.broadcast_to(placebo_each[:, None, :], (S, K, J)), sets, axis=-1)
-    placebo_pooled = (pw * pe).sum(-1) / pw.sum(-1)  # (S, K)
-
-    # treated post-period counts for each effect: only these depend on the effect size
-    post_lam = lam[:, :P, T0:]
-    pooled_by_effect, p_by_effect = {}, {}
+    N = P + J
+    st = _draw(rng, cal, S, P, J, T0, T1, noise_sd, assume)
+    fits = _fit(st, assume)
+    sets = _perm_sets(rng, S, assume.n_perm, N, P)
+    rows, by_effect = [], {}
     for e in effects:
-        post_counts = rng.poisson(post_lam * (1.0 - e))
-        post_rate = (100.0 * post_counts / treated_n[:, :, None]).mean(-1)
-        est_each = (post_rate - synth_post) - pre_gap[:, :P]  # (S, P)
-        pooled = (treated_n * est_each).sum(-1) / treated_n.sum(-1)  # (S,)
-        extreme = (np.abs(placebo_pooled) >= np.abs(pooled)[:, None]).sum(-1)
-        pooled_by_effect[float(e)] = pooled
-        p_by_effect[float(e)] = (1.0 + extreme) / (K + 1.0)
-    # size-adjusted: critical values from the simulated sampling distribution under no effect
-    null = pooled_by_effect[0.0]
-    lo, hi = np.quantile(null, [assume.alpha / 2, 1 - assume.alpha / 2])
-    rows = []
-    for e, pooled in pooled_by_effect.items():
-        rows.append({"effect": e, "power": float((p_by_effect[e] <= assume.alpha).mean()),
-                     "power_size_adjusted": float(((pooled < lo) | (pooled > hi)).mean()),
-                     "mean_estimate": float(pooled.mean()),
-                     "sd_estimate": float(pooled.std(ddof=1)) if S > 1 else 0.0})
-    key = min(pooled_by_effect, key=lambda k: abs(k - true_effect))
-    illustrative = (float(pooled_by_effect[key][0]), float(p_by_effect[key][0]))
+        post, estimand = _post_rates(rng, st, T1, float(e), "as designed", assume)
+        r = _evaluate(st, fits, post, estimand, sets, assume)
+        by_effect[float(e)] = (r, estimand)
+        rows.append({"effect": float(e), "power": float((r["p_perm"] <= assume.alpha).mean()),
+                     "mean_estimate": float(r["estimate"].mean()), "estimand": float(estimand.mean()),
+                     "sd_estimate": float(r["estimate"].std(ddof=1)),
+                     "coverage": float((r["p_at_estimand"] > assume.alpha).mean())})
     power = pd.DataFrame(rows)
-    published = cal.effect_per_100
-    null_p = float((placebo_pooled <= published).mean())
-    null_p_sampling = float((null <= published).mean())
+    null, _ = by_effect[0.0]
+    key = min(by_effect, key=lambda k: abs(k - true_effect))
+    ill, _ = by_effect[key]
+    sd0 = float(null["estimate"].std(ddof=1))
+    ci = _ci_by_inversion(ill["_linear"], assume.alpha, float(ill["estimate"][0]), max(sd0, 1e-6))
+    scen = scenario_table(cal, st, fits, sets, rng, T1, scenario_effects if scenario_effects is not None else (0.0, true_effect),
+                          assume, noise_sd, kw) if scenarios else pd.DataFrame()
     return SimResult(
         power=power,
-        placebo=pd.DataFrame({"placebo_estimate": placebo_pooled[0]}),
-        illustrative_estimate=illustrative[0],
-        illustrative_p=illustrative[1],
-        null_p_of_published=null_p,
-        null_sd=float(null.std(ddof=1)) if S > 1 else 0.0,
-        placebo_sd=float(placebo_pooled.std(ddof=1)),
-        null_p_sampling=null_p_sampling,
-        mean_rmspe_pre=float(rmspe[:, :P].mean()),
+        scenarios=scen,
+        permutation=pd.DataFrame({"statistic": null["perm_null"][0]}),
+        illustrative_estimate=float(ill["estimate"][0]),
+        illustrative_p=float(ill["p_perm"][0]),
+        illustrative_ci=ci,
+        null_sd=sd0,
+        noise_sd=float(noise_sd),
+        target_se=cal.se_per_100,
+        size=float((null["p_perm"] <= assume.alpha).mean()),
+        null_p_sampling=float((null["estimate"] <= cal.effect_per_100).mean()),
+        n_sims=S,
         params={"n_practices": P, "n_donors": J, "pre_months": T0, "post_months": T1, "n_sims": S,
-                "true_effect": true_effect, "seed": seed},
+                "true_effect": true_effect, "seed": seed, "calibration": calib},
     )
 
 
+def scenario_table(cal: Calibration, st: _Study, fits: _Fits, sets: np.ndarray, rng, T1: int, effects,
+                   assume: Assumptions, noise_sd: float, kw: dict) -> pd.DataFrame:
+    """Bias of the estimate and coverage of the permutation interval, per scenario and true effect.
+
+    Staggered starts and spill-over change only the post-period, so they reuse the studies and the
+    fits; selection on a pre-period dip changes which practices are integrated and is drawn anew."""
+    S = st.sizes.shape[0]
+    sel = _draw(rng, cal, S, st.P, st.sizes.shape[1] - st.P, st.T0, T1, noise_sd, assume, select=True)
+    sel_fits = _fit(sel, assume)
+    rows = []
+    for name in SCENARIOS:
+        study, f = (sel, sel_fits) if name == "selection on a pre-period dip" else (st, fits)
+        for e in sorted({float(x) for x in effects}):
+            post, estimand = _post_rates(rng, study, T1, e, name, assume)
+            r = _evaluate(study, f, post, estimand, sets, assume)
+            cover = (r["p_at_estimand"] > assume.alpha)
+            reject = (r["p_perm"] <= assume.alpha)
+            bias = r["estimate"] - estimand
+            rows.append({"scenario": name, "effect": e, "estimand": float(estimand.mean()),
+                         "mean_estimate": float(r["estimate"].mean()), "bias": float(bias.mean()),
+                         "bias_mc_se": float(bias.std(ddof=1) / np.sqrt(S)),
+                         "rejection": float(reject.mean()), "coverage": float(cover.mean()),
+                         "coverage_mc_se": float(np.sqrt(cover.mean() * (1 - cover.mean()) / S))})
+    return pd.DataFrame(rows)
+
+
+def _size_chunk(cal: Calibration, S: int, seed, P: int, J: int, T0: int, T1: int, noise_sd: float,
+                assume: Assumptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk of the size check: rejections of both tests and the estimates, with no effect."""
+    rng = np.random.default_rng(seed)
+    st = _draw(rng, cal, S, P, J, T0, T1, noise_sd, assume)
+    fits = _fit(st, assume, placebo_donors=True)
+    post, estimand = _post_rates(rng, st, T1, 0.0, "as designed", assume)
+    r = _evaluate(st, fits, post, estimand, _perm_sets(rng, S, assume.n_perm, P + J, P), assume,
+                  _perm_sets(rng, S, assume.n_perm, J, P))
+    return r["p_perm"] <= assume.alpha, r["p_placebo_donors"] <= assume.alpha, r["estimate"]
+
+
+def size_check(cal: Calibration, n_sims: int = 2000, seed: int = 7, n_practices: int = 10, n_donors: int = 40,
+               pre_months: int = 24, post_months: int = 24, noise_sd: float | None = None,
+               assume: Assumptions | None = None, chunk: int = 250, workers: int = 2) -> dict:
+    """Rejection rates, with no effect, of the permutation test and of the earlier donors-only placebo
+    test over ``n_sims`` simulated studies, with Monte Carlo standard errors sqrt(p(1-p)/n).
+
+    The studies run in chunks of ``chunk`` (bounded memory), each with its own stream spawned from
+    one ``SeedSequence(seed)``, so the result does not depend on ``workers`` (processes)."""
+    assume = assume or Assumptions()
+    kw = dict(n_practices=n_practices, n_donors=n_donors, pre_months=pre_months, post_months=post_months, assume=assume)
+    if noise_sd is None:
+        noise_sd = calibrate_noise(cal, **kw)["noise_sd"] if cal.se_per_100 is not None else 0.0
+    sizes = [chunk] * (n_sims // chunk) + ([n_sims % chunk] if n_sims % chunk else [])
+    jobs = [(cal, S, child, n_practices, n_donors, pre_months, post_months, noise_sd, assume)
+            for child, S in zip(np.random.SeedSequence(seed).spawn(len(sizes)), sizes)]
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as ex:
+            parts = list(ex.map(_size_chunk, *zip(*jobs)))
+    else:
+        parts = [_size_chunk(*j) for j in jobs]
+    rej, rej_old, ests = (np.concatenate(x) for x in zip(*parts))
+    mc = lambda x: float(np.sqrt(x.mean() * (1 - x.mean()) / x.size))
+    return {"n_sims": int(rej.size), "alpha": assume.alpha, "size": float(rej.mean()), "size_mc_se": mc(rej),
+            "size_placebo_donors": float(rej_old.mean()), "size_placebo_donors_mc_se": mc(rej_old),
+            "null_sd": float(ests.std(ddof=1)), "noise_sd": float(noise_sd), "target_se": cal.se_per_100}
+
+
 def power_summary(power: pd.DataFrame, target: float = 0.8) -> dict:
-    """What the page says about a power curve: detectable effects (as text) and the test's size."""
+    """What the page says about a power curve: the smallest detectable reduction (as text) and the size."""
     def mde(col):
         hit = power.loc[power[col] >= target, "effect"]
-        return "no reduction up to 20%" if hit.empty else f"{100 * float(hit.min()):.1f}%"
+        return f"no reduction up to {100 * float(power['effect'].max()):.0f}%" if hit.empty else f"{100 * float(hit.min()):.1f}%"
 
     size = float(power.loc[np.isclose(power["effect"], 0.0), "power"].iloc[0])
-    return {"mde_placebo": mde("power"), "mde_size_adjusted": mde("power_size_adjusted"), "size": size,
-            "size_vs_nominal": "above" if size > 0.075 else "below" if size < 0.025 else "close to"}
+    return {"mde_perm": mde("power"), "size": size}
 
 
 # --------------------------------------------------------------------------- charts
@@ -358,10 +640,11 @@ def power_chart(power: pd.DataFrame, published_relative: float | None = None):
     df = power.assign(effect_pct=100 * power["effect"], power_pct=100 * power["power"])
     line = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("effect_pct:Q", title="True reduction in admissions (%)"),
-        y=alt.Y("power_pct:Q", title="Power (% of simulated studies with placebo p ≤ 0.05)", scale=alt.Scale(domain=[0, 100])),
+        y=alt.Y("power_pct:Q", title="Power (% of simulated studies with permutation p ≤ 0.05)", scale=alt.Scale(domain=[0, 100])),
         tooltip=[alt.Tooltip("effect_pct:Q", title="reduction (%)", format=".1f"),
                  alt.Tooltip("power_pct:Q", title="power (%)", format=".0f"),
-                 alt.Tooltip("mean_estimate:Q", title="mean estimate (per 100/month)", format=".3f")],
+                 alt.Tooltip("mean_estimate:Q", title="mean estimate (per 100/month)", format=".3f"),
+                 alt.Tooltip("coverage:Q", title="interval coverage", format=".2f")],
     )
     rule = alt.Chart(pd.DataFrame({"y": [80]})).mark_rule(strokeDash=[4, 4], color=GREY).encode(y="y:Q")
     layers = [line, rule]
@@ -371,18 +654,33 @@ def power_chart(power: pd.DataFrame, published_relative: float | None = None):
     return alt.layer(*layers)
 
 
-def placebo_chart(placebo: pd.DataFrame, observed: float, published: float):
+def permutation_chart(perm: pd.DataFrame, observed: float, published: float):
+    """The permutation distribution of one simulated study, its observed statistic and the published estimate."""
     import altair as alt
 
-    hist = alt.Chart(placebo).mark_bar(opacity=0.8).encode(
-        x=alt.X("placebo_estimate:Q", bin=alt.Bin(maxbins=30), title="Pooled placebo estimate (admissions per 100 patients per month)"),
-        y=alt.Y("count():Q", title="Placebo groups (count)"),
-        tooltip=[alt.Tooltip("count():Q", title="groups")],
+    hist = alt.Chart(perm).mark_bar(opacity=0.8, color=GREY).encode(
+        x=alt.X("statistic:Q", bin=alt.Bin(maxbins=30), title="Pooled change in admissions per 100 patients per month, relabelled sets"),
+        y=alt.Y("count():Q", title="Relabelled sets of practices (count)"),
+        tooltip=[alt.Tooltip("count():Q", title="sets")],
     )
     marks = pd.DataFrame({"x": [observed, published], "what": ["simulated integrated practices", "published (Yu et al. 2020)"]})
     rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(
-        x="x:Q", color=alt.Color("what:N", title=None), tooltip=["what:N", alt.Tooltip("x:Q", format=".3f")])
+        x="x:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(range=[BLUE, ORANGE])),
+        tooltip=["what:N", alt.Tooltip("x:Q", format=".3f")])
     return alt.layer(hist, rules)
+
+
+def scenario_display(scen: pd.DataFrame) -> pd.DataFrame:
+    """The scenario table as the page shows it (per 100 patients per month; Monte Carlo SEs)."""
+    return pd.DataFrame({
+        "scenario": scen["scenario"],
+        "true reduction": [f"{100 * e:g}%" for e in scen["effect"]],
+        "true effect": [f"{v:+.3f}" for v in scen["estimand"]],
+        "mean estimate": [f"{v:+.3f}" for v in scen["mean_estimate"]],
+        "bias (MC SE)": [f"{b:+.3f} ({s:.3f})" for b, s in zip(scen["bias"], scen["bias_mc_se"])],
+        "rejects no effect": [f"{100 * r:.0f}%" for r in scen["rejection"]],
+        "95% interval covers the truth (MC SE)": [f"{100 * c:.1f}% ({100 * s:.1f})" for c, s in zip(scen["coverage"], scen["coverage_mc_se"])],
+    })
 
 
 def prop99_chart(result: dict):

@@ -1,0 +1,234 @@
+"""Proposition 99 checks beyond the point estimate: placebo-in-space inference (Abadie, Diamond and
+Hainmueller 2010) and synthetic difference in differences (Arkhangelsky, Athey, Hirshberg, Imbens
+and Wager 2021), on the vendored outcome-only panel (:func:`vertint.synth.prop99_panel`).
+
+- :func:`placebo_in_space`: each of the 39 states in turn is treated as if it had passed the law in
+  1988 and gets an outcome-only synthetic control (pysyncon, as :func:`vertint.synth.prop99`) from
+  the 38 other states minus California (California's own from all 38 others). The statistic is the
+  ratio of post- to pre-1989 mean squared prediction error; California's rank among the 39 is the
+  permutation p-value. No pre-fit filter is needed for the ratio; the gap-based rank is also given
+  with Abadie et al.'s filter (placebos whose pre-period fit is more than twice as poor as
+  California's are dropped).
+- :func:`sdid`: a direct transcription of the synthdid R package's estimator (Frank-Wolfe weights
+  with its regularisation, intercepts and sparsification). No maintained Python package installs
+  alongside this stack (``synthdid`` 0.10 pins numpy 1.23; ``synthdid-py`` 0.1 is a new port), so
+  the few dozen lines are here and tested against the published estimates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .synth import PROP99_FIRST_POST, prop99_panel, prop99_published, sc_weights_pysyncon
+
+#: Abadie et al.'s pre-fit filter for the gap-based placebo comparison (their Figure 7).
+PREFIT_MULTIPLE = 2.0
+
+
+def published_placebo() -> pd.DataFrame:
+    """Abadie et al. (2010), placebo-in-space inference, as vendored (rank, number of states, p)."""
+    from . import data
+
+    return data.load("prop99_published_placebo").set_index("statistic")
+
+
+def _split(panel: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    panel = panel.astype(float)
+    return panel, int((panel.index < PROP99_FIRST_POST).sum())
+
+
+def placebo_in_space(panel: pd.DataFrame | None = None, treated: str = "California", solver: str = "batch",
+                     iters: int = 20_000) -> pd.DataFrame:
+    """One row per state: pre- and post-period MSPE of its synthetic control, their ratio, the mean
+    post-period gap, and its rank by ratio (1 = largest).
+
+    ``solver="pysyncon"`` fits the 39 problems one by one with pysyncon (as :func:`vertint.synth.prop99`);
+    ``"batch"`` (default, a second or two) fits them together with :func:`vertint.synth.sc_weights_batch`
+    run to convergence; the test suite checks that the two give the same ranks."""
+    from .synth import sc_problem, sc_weights_batch
+
+    panel, T0 = _split(prop99_panel() if panel is None else panel)
+    states = list(panel.columns)
+    Y = panel.to_numpy()  # years × states
+    allowed = ~np.eye(len(states), dtype=bool)  # no state is its own control
+    ti = states.index(treated)
+    allowed[np.arange(len(states)) != ti, ti] = False  # California is no placebo's control
+    if solver == "batch":
+        G, B = sc_problem(Y[None, :T0, :], Y[:T0].T[None])
+        W = sc_weights_batch(G, B, allowed, iters=iters)[0]  # (states, states)
+    elif solver == "pysyncon":
+        W = np.zeros((len(states), len(states)))
+        for i in range(len(states)):
+            cols = np.flatnonzero(allowed[i])
+            W[i, cols] = sc_weights_pysyncon(Y[:T0, i], Y[:T0, cols])
+    else:
+        raise ValueError(f"unknown solver {solver!r}")
+    gaps = Y - Y @ W.T  # years × states
+    pre, post = (gaps[:T0] ** 2).mean(0), (gaps[T0:] ** 2).mean(0)
+    out = pd.DataFrame({"state": states, "treated": [s == treated for s in states], "mspe_pre": pre,
+                        "mspe_post": post, "ratio": post / pre, "gap_post": gaps[T0:].mean(0),
+                        "n_donors": allowed.sum(1)})
+    out["rank"] = out["ratio"].rank(ascending=False, method="min").astype(int)
+    return out.sort_values("rank").reset_index(drop=True)
+
+
+def placebo_summary(table: pd.DataFrame, treated: str = "California", multiple: float = PREFIT_MULTIPLE) -> dict:
+    """California's rank and permutation p-value by MSPE ratio (all states), and by the size of its
+    (negative) post-period gap among states whose pre-period MSPE is at most ``multiple`` times its own."""
+    n = len(table)
+    me = table.loc[table["state"] == treated].iloc[0]
+    kept = table[table["mspe_pre"] <= multiple * me["mspe_pre"]]
+    gap_rank = int((kept["gap_post"] <= me["gap_post"]).sum())  # 1 = the most negative gap
+    return {"rank": int(me["rank"]), "n": n, "p": int(me["rank"]) / n, "ratio": float(me["ratio"]),
+            "runner_up": table.loc[table["state"] != treated].iloc[0]["state"],
+            "runner_up_ratio": float(table.loc[table["state"] != treated].iloc[0]["ratio"]),
+            "filter_multiple": multiple, "filtered_n": len(kept), "gap_rank": gap_rank,
+            "gap_p": gap_rank / len(kept)}
+
+
+# --------------------------------------------------------------------------- synthetic DiD
+
+
+def _fw_step(A: np.ndarray, x: np.ndarray, b: np.ndarray, eta: float) -> np.ndarray:
+    """One Frank-Wolfe step with exact line search for min ||Ax - b||² + eta||x||² on the simplex."""
+    Ax = A @ x
+    half_grad = (Ax - b) @ A + eta * x
+    i = int(np.argmin(half_grad))
+    d_x = -x.copy()
+    d_x[i] = 1.0 - x[i]
+    if not d_x.any():
+        return x
+    d_err = A[:, i] - Ax
+    step = -float(half_grad @ d_x) / float(d_err @ d_err + eta * (d_x @ d_x))
+    return x + min(1.0, max(0.0, step)) * d_x
+
+
+def _sc_weight_fw(Y: np.ndarray, zeta: float, intercept: bool = True, lam: np.ndarray | None = None,
+                  min_decrease: float = 1e-3, max_iter: int = 1000) -> np.ndarray:
+    """synthdid's ``sc.weight.fw``: weights on the first columns of ``Y`` that reproduce its last."""
+    T0 = Y.shape[1] - 1
+    N0 = Y.shape[0]
+    lam = np.full(T0, 1.0 / T0) if lam is None else lam.copy()
+    if intercept:
+        Y = Y - Y.mean(axis=0)
+    A, b = Y[:, :T0], Y[:, T0]
+    eta = N0 * zeta**2
+    vals: list[float] = []
+    t = 0
+    while t < max_iter and (t < 2 or vals[t - 2] - vals[t - 1] > min_decrease**2):
+        t += 1
+        lam = _fw_step(A, lam, b, eta)
+        err = Y @ np.append(lam, -1.0)
+        vals.append(zeta**2 * float(lam @ lam) + float(err @ err) / N0)
+    return lam
+
+
+def _sparsify(v: np.ndarray) -> np.ndarray:
+    v = np.where(v <= v.max() / 4, 0.0, v)
+    return v / v.sum()
+
+
+def _collapsed(Y: np.ndarray, N0: int, T0: int) -> np.ndarray:
+    top = np.column_stack([Y[:N0, :T0], Y[:N0, T0:].mean(axis=1)])
+    bottom = np.append(Y[N0:, :T0].mean(axis=0), Y[N0:, T0:].mean())
+    return np.vstack([top, bottom])
+
+
+def sdid(Y: np.ndarray, N0: int, T0: int, method: str = "sdid", zeta_omega: float | None = None,
+         zeta_lambda: float | None = None, min_decrease: float | None = None,
+         omega0: np.ndarray | None = None, lambda0: np.ndarray | None = None) -> dict:
+    """Synthetic difference in differences (``method="sdid"``), and with the same code the synthetic
+    control (``"sc"``) and difference-in-differences (``"did"``) estimators of Arkhangelsky et al.
+    (2021), as the synthdid R package defines them. ``Y``: units × periods, controls first.
+
+    The regularisation (``zeta_*``), the stopping rule and starting weights default to the package's;
+    its placebo standard error re-estimates with the original fit's values, which can be passed in."""
+    N, T = Y.shape
+    N1, T1 = N - N0, T - T0
+    noise = float(np.std(np.diff(Y[:N0, :T0], axis=1), ddof=1))
+    min_dec = 1e-5 * noise if min_decrease is None else min_decrease
+    Yc = _collapsed(Y, N0, T0)
+    if method == "did":
+        omega, lam = np.full(N0, 1.0 / N0), np.full(T0, 1.0 / T0)
+        zo = zl = 0.0
+    else:
+        if method == "sdid":
+            zo = (N1 * T1) ** 0.25 * noise if zeta_omega is None else zeta_omega
+            zl = 1e-6 * noise if zeta_lambda is None else zeta_lambda
+            lam = _sc_weight_fw(Yc[:N0, :], zl, True, lambda0, min_dec, 100)
+            lam = _sc_weight_fw(Yc[:N0, :], zl, True, _sparsify(lam), min_dec, 10_000)
+            intercept = True
+        elif method == "sc":
+            zo, zl, lam, intercept = 1e-6 * noise, 0.0, np.zeros(T0), False
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        omega = _sc_weight_fw(Yc[:, :T0].T, zo, intercept, omega0, min_dec, 100)
+        omega = _sc_weight_fw(Yc[:, :T0].T, zo, intercept, _sparsify(omega), min_dec, 10_000)
+    left = np.concatenate([-omega, np.full(N1, 1.0 / N1)])
+    right = np.concatenate([-lam, np.full(T1, 1.0 / T1)])
+    return {"estimate": float(left @ Y @ right), "omega": omega, "lambda": lam, "noise_level": noise,
+            "zeta_omega": zo, "zeta_lambda": zl, "min_decrease": min_dec}
+
+
+def prop99_sdid(panel: pd.DataFrame | None = None, published: pd.DataFrame | None = None,
+                treated: str = "California", placebo: bool = True) -> dict:
+    """SDID, SC and DiD on the vendored panel against Arkhangelsky et al.'s Table 1, with SDID's
+    placebo standard error (their Algorithm 4, as the synthdid package runs it: the original fit's
+    regularisation and weights as the start) computed over every control state in turn as the
+    pseudo-treated unit, the expectation of the paper's randomly drawn replications, enumerated.
+    ``placebo=False`` skips the standard error (fast runs)."""
+    panel, T0 = _split(prop99_panel() if panel is None else panel)
+    published = prop99_published() if published is None else published
+    controls = [c for c in panel.columns if c != treated]
+    Y = panel[controls + [treated]].to_numpy().T  # units × years, controls first
+    N0 = len(controls)
+    res = {m: sdid(Y, N0, T0, m) for m in ("sdid", "sc", "did")}
+    fit = res["sdid"]
+    draws = []
+    for j in range(N0 if placebo else 0):  # control j as the pseudo-treated unit, the other controls as its controls
+        keep = [i for i in range(N0) if i != j]
+        om = fit["omega"][keep]
+        om = om / om.sum() if om.sum() > 0 else np.full(len(keep), 1.0 / len(keep))
+        draws.append(sdid(Y[keep + [j], :], N0 - 1, T0, "sdid", fit["zeta_omega"], fit["zeta_lambda"],
+                          fit["min_decrease"], om, fit["lambda"])["estimate"])
+    draws = np.asarray(draws)
+    omega = pd.Series(res["sdid"]["omega"], index=controls, name="omega").sort_values(ascending=False)
+    lam = pd.Series(res["sdid"]["lambda"], index=panel.index[:T0], name="lambda")
+    return {
+        "estimate": res["sdid"]["estimate"], "sc": res["sc"]["estimate"], "did": res["did"]["estimate"],
+        "published": float(published.loc["sdid", "estimate"]), "published_se": float(published.loc["sdid", "se"]),
+        "published_sc": float(published.loc["sc", "estimate"]), "published_did": float(published.loc["did", "estimate"]),
+        "placebo_se": float(draws.std(ddof=0)) if draws.size else float("nan"), "placebo": draws, "omega": omega, "lambda": lam,
+        "n_controls": N0, "years_pre": (int(panel.index[0]), int(panel.index[T0 - 1])),
+        "years_post": (int(panel.index[T0]), int(panel.index[-1])),
+    }
+
+
+def placebo_se_draws(placebo: np.ndarray, reps: int = 200, draws: int = 5000, seed: int = 99) -> dict:
+    """The spread of a placebo standard error computed, as in the paper, from ``reps`` randomly drawn
+    placebo replications (sqrt((r-1)/r)·sd): its 2.5%, 50% and 97.5% quantiles over ``draws`` repeats."""
+    if placebo.size == 0:
+        return {"low": float("nan"), "median": float("nan"), "high": float("nan"), "reps": reps, "level": 0.95}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, placebo.size, size=(draws, reps))
+    se = np.sqrt((reps - 1) / reps) * placebo[idx].std(axis=1, ddof=1)
+    q = np.quantile(se, [0.025, 0.5, 0.975])
+    return {"low": float(q[0]), "median": float(q[1]), "high": float(q[2]), "reps": reps, "level": 0.95}
+
+
+def placebo_chart(table: pd.DataFrame):
+    """Each state's post/pre MSPE ratio, California marked (palette roles, no colours typed here)."""
+    import altair as alt
+
+    from .charts import GREY, ORANGE
+
+    df = table.assign(who=np.where(table["treated"], "California", "other states (placebos)"))
+    return alt.Chart(df).mark_bar().encode(
+        x=alt.X("ratio:Q", title="Post-1988 MSPE divided by pre-1989 MSPE (ratio)"),
+        y=alt.Y("state:N", sort=list(df["state"]), title=None),
+        color=alt.Color("who:N", title=None, scale=alt.Scale(domain=["California", "other states (placebos)"],
+                                                           range=[ORANGE, GREY])),
+        tooltip=["state:N", alt.Tooltip("ratio:Q", format=".1f"), alt.Tooltip("mspe_pre:Q", title="pre MSPE", format=".2f"),
+                 alt.Tooltip("gap_post:Q", title="mean post gap (packs)", format=".1f"), "rank:Q"],
+    ).properties(height=12 * len(df))
