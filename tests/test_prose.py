@@ -57,12 +57,14 @@ def test_the_checker_catches_typed_numbers():
     assert typed_numbers("In 2016 the trust ran {glue:text}`ctx_n` practices ({ref}`table-1 <x>`).") == []
 
 
+def _findings(check, notebooks_only: bool = False) -> list[str]:
+    """``where: hits`` for every markdown source (or only the chapters') in which ``check`` finds something."""
+    return [f"{where}: {hits[:6]}" for where, text in _markdown_sources()
+            if (not notebooks_only or where.startswith("notebooks/")) and (hits := check(text))]
+
+
 def test_no_hand_typed_numbers_in_prose():
-    found = []
-    for where, text in _markdown_sources():
-        hits = typed_numbers(text)
-        if hits:
-            found.append(f"{where}: {hits[:6]}")
+    found = _findings(typed_numbers)
     assert not found, "numbers typed into prose (glue them from a notebook):\n" + "\n".join(found)
 
 
@@ -87,22 +89,12 @@ def test_the_word_checker_catches_number_words():
 
 
 def test_no_number_words_in_notebook_prose():
-    found = []
-    for where, text in _markdown_sources():
-        if where.startswith("notebooks/"):
-            hits = number_words(text)
-            if hits:
-                found.append(f"{where}: {hits[:6]}")
+    found = _findings(number_words, notebooks_only=True)
     assert not found, "counts written as words in chapter prose (glue them):\n" + "\n".join(found)
 
 
 def test_no_verdict_typed_in_notebook_prose():
-    found = []
-    for where, text in _markdown_sources():
-        if where.startswith("notebooks/"):
-            hits = VERDICT_WORDS.findall(QUOTED.sub(" ", STRIP.sub(" ", text)))
-            if hits:
-                found.append(f"{where}: {hits[:4]}")
+    found = _findings(lambda text: VERDICT_WORDS.findall(QUOTED.sub(" ", STRIP.sub(" ", text))), notebooks_only=True)
     assert not found, "verdicts typed into chapter prose (they come from claims.emit):\n" + "\n".join(found)
 
 

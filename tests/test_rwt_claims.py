@@ -5,11 +5,13 @@ from __future__ import annotations
 from vertint import rwt, rwt_claims, verdicts
 
 
-def test_last_year_before_each_claim():
+def test_last_financial_year_before_each_claim():
+    from vertint import claims
+
     # NIHR summary (2020): sees up to Dec 2019, so the last financial year ended March 2019
-    assert rwt_claims.last_year_before("rwt-nihr-recruitment-retention") == "2018-19"
+    assert claims.last_financial_year("rwt-nihr-recruitment-retention") == "2018-19"
     # Health Foundation long read (2023): sees up to Dec 2022, so 2021-22
-    assert rwt_claims.last_year_before("rwt-hf-further-loss") == "2021-22"
+    assert claims.last_financial_year("rwt-hf-further-loss") == "2021-22"
 
 
 def test_few_units_caps_a_supported_direction():

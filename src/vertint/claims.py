@@ -60,6 +60,19 @@ def seen_up_to(claim_id: str) -> str:
     raise ClaimError(f"claim {claim_id!r}: made={made!r} has no month or year to judge it as of")
 
 
+def fy_end(year: str) -> str:
+    """The month (YYYY-MM) a financial year such as '2020-21' ends: March of its second year."""
+    return f"{int(year[:4]) + 1}-03"
+
+
+def last_financial_year(claim_id: str) -> str:
+    """The last financial year ('2018-19') that ended before the month a claim could see
+    (:func:`seen_up_to`): its figures were complete when the claim was made."""
+    upto = seen_up_to(claim_id)
+    end = int(upto[:4]) if int(upto[5:]) > 3 else int(upto[:4]) - 1
+    return f"{end - 1}-{str(end)[2:]}"
+
+
 def precision(claim_id: str) -> float:
     """The rounding unit a claim states its figure to (its ``precision`` in claims/*.yml)."""
     rec = registry()[claim_id]

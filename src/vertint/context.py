@@ -667,14 +667,9 @@ def separate_claim(df: pd.DataFrame, payments: pd.DataFrame) -> dict:
 PER_PATIENTS = 10_000
 
 
-def year_end(year: str) -> str:
-    """A financial year ('2020-21') as the month it ends ('2021-03')."""
-    return f"{int(year[:4]) + 1}-03"
-
-
 def panel_year(workforce: pd.DataFrame, end: str) -> str:
     """The practice panel's financial year that ends in month ``end``."""
-    years = [y for y in workforce["year"].unique() if year_end(y) == end]
+    years = [y for y in workforce["year"].unique() if claims.fy_end(y) == end]
     if not years:
         raise ContextError(f"no financial year of the practice panel ends in {end}")
     return years[0]
@@ -695,10 +690,8 @@ def deprivation_claim(workforce: pd.DataFrame, claim_id: str) -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: the premise of 'GP shortages in impoverished
     areas', as fewer GPs per patient in the most deprived quintile of practices than in the least,
     in the latest panel year complete before the claim (and in the latest year, for *still true now*)."""
-    upto = claims.seen_up_to(claim_id)
-    ends = {y: year_end(y) for y in workforce["year"].unique()}
-    then = max(y for y, end in ends.items() if end < upto)
-    latest = max(ends)
+    then = claims.last_financial_year(claim_id)
+    latest = max(workforce["year"].unique())
 
     def judge(year):
         q = gp_per_10k_by_quintile(workforce, year).set_index("quintile")["gp_fte_per_10k"]
@@ -710,5 +703,5 @@ def deprivation_claim(workforce: pd.DataFrame, claim_id: str) -> dict:
     v_now, t_now = judge(latest)
     return {"reproduced": {"value": t_then, "unit": "fully qualified GPs (excluding locums and trainees), practice panel"},
             "verdict": v_then,
-            "as_of": {"date": ends[then], "figure": t_then, "why": "the latest financial year of the practice panel that ended before the claim"},
-            "now": {"verdict": v_now, "date": ends[latest], "note": t_now}}
+            "as_of": {"date": claims.fy_end(then), "figure": t_then, "why": "the latest financial year of the practice panel that ended before the claim"},
+            "now": {"verdict": v_now, "date": claims.fy_end(latest), "note": t_now}}

@@ -18,13 +18,6 @@ from .charts import GREY
 from .verdicts import Verdict
 
 
-def last_year_before(claim_id: str) -> str:
-    """The last financial year that ended on or before the month a claim could have seen."""
-    upto = claims.seen_up_to(claim_id)
-    start = int(upto[:4]) - (1 if upto[5:] < "03" else 0) - 1  # the year ending in March of upto's year, or before
-    return rwt.fy_label(start)
-
-
 def effect(outcome: str, last: str = rwt.LAST_YEAR, n_reps: int = 499, seed: int = rwt.DEFAULT_SEED, **choices) -> dict:
     """The average effect of take-over on ``outcome`` with the years up to ``last``, with its
     randomisation p-value (``p_ri``)."""
@@ -55,18 +48,17 @@ def claim(claim_id: str, parts: list[tuple[str, str]], now: dict[str, dict], n_r
     """Keyword arguments for :func:`vertint.claims.emit`: each (outcome, claimed direction) in
     ``parts`` judged with the years before the claim, and on ``now`` (the chapter's full results,
     by outcome) for *still true now?*."""
-    last = last_year_before(claim_id)
+    last = claims.last_financial_year(claim_id)
     then = {o: effect(o, last=last, n_reps=n_reps, seed=seed, **choices) for o, _ in parts}
     v_then = verdicts.all_of(*[_verdict(then[o], c, o) for o, c in parts]) if len(parts) > 1 else _verdict(then[parts[0][0]], parts[0][1], parts[0][0])
     v_now = verdicts.all_of(*[_verdict(now[o], c, o) for o, c in parts]) if len(parts) > 1 else _verdict(now[parts[0][0]], parts[0][1], parts[0][0])
     text_then = "; ".join(_text(then[o], o, last) for o, _ in parts)
     text_now = "; ".join(_text(now[o], o, rwt.LAST_YEAR) for o, _ in parts)
-    end = f"{rwt.fy_start(last) + 1}-03"
     return {"reproduced": {"value": text_then, "unit": "average effect of the trust taking a practice on (imputation event study)"},
             "verdict": v_then,
-            "as_of": {"date": end, "figure": text_then,
+            "as_of": {"date": claims.fy_end(last), "figure": text_then,
                       "why": "the financial years published before the claim was made (practice panels end each March)"},
-            "now": {"verdict": v_now, "date": f"{rwt.fy_start(rwt.LAST_YEAR) + 1}-03", "note": text_now}}
+            "now": {"verdict": v_now, "date": claims.fy_end(rwt.LAST_YEAR), "note": text_now}}
 
 
 def event_data(results: list[dict]) -> pd.DataFrame:
