@@ -28,10 +28,24 @@ class ClaimError(VertintError):
 
 
 def registry(root: Path | None = None) -> dict[str, dict]:
-    """All registered claims, by id, in file order."""
+    """All registered claims, by id, in file order (a fresh copy; parsed once per version of the files)."""
+    import copy
+
     base = (root or paths.root()) / "claims"
+    files = sorted(base.glob("*.yml"))
+    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    if key not in _REGISTRY_CACHE:
+        _REGISTRY_CACHE.clear()
+        _REGISTRY_CACHE[key] = _parse_registry(base, files)
+    return copy.deepcopy(_REGISTRY_CACHE[key])
+
+
+_REGISTRY_CACHE: dict[tuple, dict] = {}
+
+
+def _parse_registry(base: Path, files: list[Path]) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for file in sorted(base.glob("*.yml")):
+    for file in files:
         rel = file.relative_to(base.parent)
         try:
             records = yaml.safe_load(file.read_text(encoding="utf-8")) or []
@@ -225,12 +239,14 @@ def lock_entries(records: list[dict]) -> dict:
     return {"rubric_hash": hashes[0] if len(hashes) == 1 else hashes,
             "claims": [{"id": r["id"], "verdict": r["verdict"], "as_of": r["as_of"]["date"],
                         "certainty": r["certainty"]["level"], "now": r["now"]["verdict"],
+                        "robustness": r.get("robustness", {}).get("label"),
                         "reproduced": r["reproduced"]["value"]} for r in records]}
 
 
 CSV_COLUMNS = ("id", "chapter", "claim", "source", "made", "published_value", "published_unit",
                "reproduced_value", "reproduced_unit", "verdict", "rule", "reason", "as_of_date", "as_of_figure",
-               "now_verdict", "now_date", "certainty", "certainty_question", "caveat", "section", "rubric_hash")
+               "now_verdict", "now_date", "certainty", "certainty_question", "robustness", "robustness_specs",
+               "robustness_decided", "robustness_default_share", "caveat", "section", "rubric_hash")
 
 
 def csv_rows(records: list[dict]) -> list[dict]:
@@ -245,6 +261,10 @@ def csv_rows(records: list[dict]) -> list[dict]:
             "as_of_date": r["as_of"]["date"], "as_of_figure": r["as_of"]["figure"],
             "now_verdict": r["now"]["verdict"], "now_date": r["now"]["date"],
             "certainty": r["certainty"]["level"], "certainty_question": r["certainty"].get("question", ""),
+            "robustness": r.get("robustness", {}).get("label", ""),
+            "robustness_specs": r.get("robustness", {}).get("n_specs", ""),
+            "robustness_decided": r.get("robustness", {}).get("n_decided", ""),
+            "robustness_default_share": r.get("robustness", {}).get("default_share", ""),
             "caveat": r["caveat"], "section": r["section"], "rubric_hash": r["rubric_hash"],
         })
     return rows

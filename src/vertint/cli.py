@@ -89,11 +89,14 @@ def claims(
         out.print_json(json.dumps(other if other is not None else default))
         return
     table = Table(title="Claims ledger (default book)", show_lines=False)
-    for col in ("id", "published", "reproduced", "verdict"):
+    for col in ("id", "published", "reproduced", "verdict", "robustness"):
         table.add_column(col, overflow="fold")
     for r in default:
+        rob = r.get("robustness") or {}
+        share = (f" ({rob['default_share']:.0%} of {rob['n_decided']:,} decided; {rob['n_specs']:,} specs)"
+                 if rob.get("n_decided") else "")
         table.add_row(r["id"], f"{r['published']['value']} {r['published']['unit']}",
-                      f"{r['reproduced']['value']} {r['reproduced']['unit']}", r["verdict"])
+                      f"{r['reproduced']['value']} {r['reproduced']['unit']}", r["verdict"], f"{rob.get('label', '-')}{share}")
     out.print(table)
     if other is not None:
         base = {r["id"]: r for r in default}

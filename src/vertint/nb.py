@@ -157,3 +157,11 @@ def run_stamp(notebook: str, parameters: dict):
         f"| parameter | value |\n|---|---|\n{rows}\n"
     )
     return _Markdown(text)
+
+
+def robustness_panel(claim_id: str):
+    """The claim's robustness panel (:func:`vertint.robustness.panel`): put it in a ``remove-input``
+    cell right after the claim's ``emit``."""
+    from .robustness import panel
+
+    return panel(claim_id)

@@ -47,8 +47,8 @@ def ledger_markdown(records: list[dict], chapters: dict[str, str]) -> str:
         if not rows:
             continue
         out += [f"## {chapters.get(chapter, chapter)}", "",
-                "| Claim | Asserted (source, date) | Published | Reproduced (as of) | Verdict: fidelity; certainty; still true now? |",
-                "|---|---|---|---|---|"]
+                "| Claim | Asserted (source, date) | Published | Reproduced (as of) | Verdict: fidelity; certainty; still true now? | Robustness |",
+                "|---|---|---|---|---|---|"]
         for r in rows:
             pub, rep = r["published"], r["reproduced"]
             out.append(
@@ -56,10 +56,21 @@ def ledger_markdown(records: list[dict], chapters: dict[str, str]) -> str:
                 f"| {_cell(_value(pub['value']))} {_cell(pub['unit'])} "
                 f"| {_cell(_value(rep['value']))} {_cell(rep['unit'])} (as of {r['as_of']['date']}) "
                 f"| [{r['verdict']}]{{.vbadge .v-{r['verdict'].replace(' ', '-')}}}; "
-                f"certainty {r['certainty']['level']}; now {r['now']['verdict']} ({r['now']['date']}) |"
+                f"certainty {r['certainty']['level']}; now {r['now']['verdict']} ({r['now']['date']}) "
+                f"| {_robustness_cell(r)} |"
             )
         out.append("")
     return "\n".join(out)
+
+
+def _robustness_cell(r: dict) -> str:
+    rob = r.get("robustness")
+    if not rob:
+        return ""
+    if "n_specs" not in rob:
+        return _cell(rob["label"])
+    share = f"{rob['default_share']:.0%} of {rob['n_decided']:,} decided specifications" if rob["n_decided"] else "none decided"
+    return f"[{rob['label']}]{{.rbadge .r-{rob['label'].replace(' ', '-')}}} ({share})"
 
 
 def provenance_markdown() -> str:

@@ -9,6 +9,7 @@ without a dated entry saying what changed and why.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from functools import lru_cache
@@ -60,8 +61,32 @@ def rubric_hash(root: Path | None = None) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+#: values of ``rule.param`` in force inside :func:`overriding` (the robustness grid only)
+_OVERRIDES: dict[str, object] = {}
+
+
+@contextlib.contextmanager
+def overriding(values: dict[str, object]):
+    """Evaluate with some rule parameters set to other declared values (``{"rounds_to.partly_units":
+    1.5}``): how the robustness grid (:mod:`vertint.robustness`) asks what a verdict would be under
+    another reasonable threshold. Each name must be a declared parameter; the rubric file and its
+    hash are untouched, and the previous values come back on exit."""
+    for key in values:
+        rule, _, name = key.partition(".")
+        param(rule, name)  # raises if undeclared
+    saved = dict(_OVERRIDES)
+    _OVERRIDES.update(values)
+    try:
+        yield
+    finally:
+        _OVERRIDES.clear()
+        _OVERRIDES.update(saved)
+
+
 def param(rule: str, name: str, root: Path | None = None):
-    """The value of ``rules.<rule>.parameters.<name>``."""
+    """The value of ``rules.<rule>.parameters.<name>`` (or its value inside :func:`overriding`)."""
+    if f"{rule}.{name}" in _OVERRIDES:
+        return _OVERRIDES[f"{rule}.{name}"]
     rules = load(root)["rules"]
     if rule not in rules:
         raise RubricError(f"rubric/rubric.yml: no rule {rule!r}")

@@ -557,7 +557,7 @@ def vega_bundle(cache: Path) -> Path:
     return path
 
 
-def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None) -> list[dict]:
+def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None, grids: dict | None = None) -> list[dict]:
     """Lay out the book sources with executed notebooks; generate pages; return claim records."""
     from . import claims as claims_mod
     from . import pages
@@ -580,6 +580,18 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None) -> 
         shutil.copy2(nb_path, dest)
         records.extend(claims_mod.collect(json.loads(nb_path.read_text(encoding="utf-8"))))
     _check_claims(records, root)
+    if grids is not None:
+        from . import robustness
+
+        robustness.annotate(records, grids)
+        from .claims import validate_records
+
+        validate_records(records, root)
+        if not variant:  # a variant's verdicts are its own specification's, not the default's
+            wrong = [p for p in robustness.check_coverage(records, grids) if "the chapter emitted" in p]
+            if wrong:
+                raise RunError("the robustness grid disagrees with the chapters (a spec function does not judge the "
+                               "claim as the notebook does):\n  " + "\n  ".join(wrong))
     try:
         pages.write_generated(stage_dir, records, runs, variant)
     except (OSError, ValueError) as exc:  # a page without its marker; a file that cannot be read or written
@@ -793,6 +805,9 @@ def build(overrides: list[str] | None = None, variant: str | None = None, force:
                 return BuildResult(final_html, claims_path, {}, True, time.monotonic() - started)
 
         data.validate_all(schema=True)
+        from . import robustness
+
+        grids = robustness.compute(executor=robustness.LocalExecutor(workers))  # before the kernels: panels read the cache
         if render_only:
             outcomes = {}
             for name in runs:
@@ -813,7 +828,7 @@ def build(overrides: list[str] | None = None, variant: str | None = None, force:
 
         work = out_root / ".work"
         stage_dir = work / "src"
-        records = stage(runs, outcomes, stage_dir, cache, variant)
+        records = stage(runs, outcomes, stage_dir, cache, variant, grids)
         render(stage_dir, work / "out")
         swap(work / "out" / "_build" / "html", final_html)
         _write_json_atomic(records, claims_path)

@@ -1,0 +1,1 @@
+/* Claims ledger page: filters, sorting and counts in the page, offline (issue 14). */
