@@ -80,7 +80,10 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def book_copy(tmp_path_factory) -> Path:
-    """A copy of the repository with a cold, default build of the book."""
+    """A copy of the repository with a cold, default build of the book. For quick local iteration,
+    ``VERTINT_TEST_BOOK=/path/to/built/copy`` reuses an earlier copy (CI never sets it)."""
+    if os.environ.get("VERTINT_TEST_BOOK") and not os.environ.get("CI"):
+        return Path(os.environ["VERTINT_TEST_BOOK"])
     root = copy_repo(tmp_path_factory.mktemp("book") / "repo")
     proc = vertint(root, "book")
     assert proc.returncode == 0, f"build failed:\n{proc.stdout}\n{proc.stderr}"

@@ -565,7 +565,10 @@ def panel_spec(claim_id: str, g: dict) -> tuple[dict, str]:
                        legend=alt.Legend(orient="top", columns=2))
     shape = alt.Shape("verdict:N", scale=alt.Scale(domain=list(VERDICT_ORDER), range=["circle", "square", "triangle-up", "diamond"]),
                       legend=None)
-    base = alt.Chart(alt.Data(values=rows)).transform_calculate(verdict=verdict_expr)
+    import pandas as pd
+
+    # one DataFrame: altair writes it once into the spec's top-level datasets, however many layers use it
+    base = alt.Chart(pd.DataFrame(rows)).transform_calculate(verdict=verdict_expr)
     width = 380
     x = alt.X("r:Q", title=f"Specification, sorted by {'reproduced value' if numeric else 'verdict'}",
               scale=alt.Scale(domain=[0, len(rows) + 1], nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
