@@ -74,7 +74,7 @@ def _month_index(text: str) -> int:
 
 @lru_cache(maxsize=1)
 def _windows() -> pd.DataFrame:
-    target = abs(float(claims.registry()["workforce-lost-400"]["published"]["value"]))
+    target = _claimed("workforce-lost-400")
     return wf.twelve_month_windows(_gp(), target, claims.precision("workforce-lost-400"))
 
 
@@ -86,6 +86,13 @@ def _param(name: str):
     return load_matrix()["workforce"].params[name].default
 
 
+@lru_cache(maxsize=None)
+def _claimed(claim_id: str) -> float:
+    """The claim's published figure (the claims registry is deep-copied on each read: read it once)."""
+    return abs(float(claims.registry()[claim_id]["published"]["value"]))
+
+
+@lru_cache(maxsize=None)
 def _as_of(claim_id: str, lag: int) -> str:
     """The month a claim is judged on (the rubric's ``timing.as_of``), less a publication lag."""
     return wf.month_before(claims.seen_up_to(claim_id), lag)
@@ -104,7 +111,7 @@ def fte_fallen(c: dict) -> Outcome:
 
 @spec("workforce-salaried-third")
 def salaried_third(c: dict) -> Outcome:
-    claimed = float(claims.registry()["workforce-salaried-third"]["published"]["value"])
+    claimed = _claimed("workforce-salaried-third")
     overrides = {} if c["fractions"] == "rubric" else {"simple_fraction.fractions": COARSE_FRACTIONS}
     with rubric.overriding(overrides):
         r = wf.claim_salaried_as_of(_gp(), claimed, c["measure"], c["include_trainees"], True, c["vintage"],
@@ -114,7 +121,7 @@ def salaried_third(c: dict) -> Outcome:
 
 @spec("workforce-appointments-record")
 def appointments_record(c: dict) -> Outcome:
-    claimed = float(claims.registry()["workforce-appointments-record"]["published"]["value"])
+    claimed = _claimed("workforce-appointments-record")
     appts = _appts()
     if c["earlier_months"] == "full_coverage":
         # a record against the months of the same coverage as the month claimed (all current suppliers)
@@ -128,7 +135,7 @@ def appointments_record(c: dict) -> Outcome:
 
 @spec("workforce-lost-400")
 def lost_400(c: dict) -> Outcome:
-    target = abs(float(claims.registry()["workforce-lost-400"]["published"]["value"]))
+    target = _claimed("workforce-lost-400")
     r = wf.claim_lost_400(_gp(), target, c["measure"], c["include_trainees"], c["include_locums"], c["vintage"],
                           _as_of("workforce-lost-400", c["publication_lag"]),
                           stated_only=c["derived_ends"] == "exclude", windows=_windows())
