@@ -17,6 +17,7 @@ from .series import (
     MEASURE_CHOICES,
     MEASURES,
     NoDatum,
+    _month_index,
     _select,
     change_between,
     check_month,
@@ -100,6 +101,47 @@ def claim_fte_fallen(df: pd.DataFrame, measure: str, include_trainees: bool, inc
     detail = (f"{definition}, {vintage} vintage: {ch.baseline.value:,.0f} in {ch.baseline.label}, "
               f"{ch.comparison.value:,.0f} in {ch.comparison.label} ({ch.change:+,.0f}, {ch.pct:+.1f}%)")
     return ClaimResult(round(ch.change), unit, verdict, detail, {"change": ch})
+
+
+COMPARISON_RULES = ("latest", "same_month")
+
+
+def month_before(month: str, months: int) -> str:
+    """``month`` (YYYY-MM, or a longer date whose month is used) moved back by ``months`` months."""
+    i = _month_index(check_month(month[:7], "month")) - int(months)
+    return f"{i // 12}-{i % 12 + 1:02d}"
+
+
+def fte_fallen_as_of(df: pd.DataFrame, measure: str, include_trainees: bool, include_locums: bool,
+                     baseline: str, vintage: str, on_or_before: str, comparison_rule: str = "latest") -> ClaimResult:
+    """Claim 1 as a reader could judge it on ``on_or_before`` (the rubric's ``timing.as_of``): the
+    change from ``baseline`` to the latest figure of the same definition and vintage after it and on
+    or before that date (``comparison_rule="latest"``), or to the latest figure of the baseline's
+    calendar month (``"same_month"``: September to September, clear of the intake of newly qualified
+    GPs each autumn). Not reproducible when no such figure exists. The comparison month is
+    ``extra["month"]``."""
+    check_month(baseline, "baseline")
+    check_vintage(vintage)
+    if comparison_rule not in COMPARISON_RULES:
+        raise ValueError(f"comparison_rule must be one of {', '.join(COMPARISON_RULES)}, got {comparison_rule!r}")
+    definition = definition_label(measure, include_trainees, include_locums)
+    unit = f"{'FTE' if measure == 'fte' else 'headcount'} change from {month_label(baseline)}"
+    try:
+        key = measure_key(measure, include_trainees, include_locums)
+    except NoDatum as exc:
+        return _not_reproducible(f"{definition}: {exc}", unit)
+    s = series(df, key, vintage)
+    s = s[(s["date"] > baseline) & (s["date"] <= on_or_before[:7])]
+    if comparison_rule == "same_month":
+        s = s[s["date"].str[5:7] == baseline[5:7]]
+    if s.empty:
+        which = f"{month_label(baseline)[:-5]} figure" if comparison_rule == "same_month" else "figure"
+        return _not_reproducible(f"{definition}, {vintage} vintage: no {which} after {month_label(baseline)} "
+                                 f"and on or before {month_label(on_or_before[:7])}", unit)
+    month = str(s["date"].iloc[-1])
+    res = claim_fte_fallen(df, measure, include_trainees, include_locums, baseline, month, vintage)
+    res.extra["month"] = month
+    return res
 
 
 def definitions_table(df: pd.DataFrame, baseline: str, comparison: str, vintage: str) -> pd.DataFrame:
@@ -194,6 +236,19 @@ def claim_salaried(df: pd.DataFrame, claimed_pct: float, measure: str, include_t
         return _not_reproducible(f"{definition}: {exc}", unit)
     v = share_near(claimed_pct, sh.pct)
     return ClaimResult(round(sh.pct, 1), unit, v, f"{definition}, {vintage} vintage: {sh.pct:.1f}% ({sh.how})", {"share": sh})
+
+
+def claim_salaried_as_of(df: pd.DataFrame, claimed_pct: float, measure: str, include_trainees: bool,
+                         include_locums: bool, vintage: str, on_or_before: str) -> ClaimResult:
+    """Claim 2 as a reader could judge it on ``on_or_before``: the latest salaried share under one
+    definition and vintage dated on or before it; not reproducible when there is none (a later share
+    is never used for the claim's date). The share's month is ``extra["share"].date``."""
+    months = [d for d in share_months(df, measure, include_trainees, include_locums, vintage) if d <= on_or_before[:7]]
+    if not months:
+        definition = definition_label(measure, include_trainees, include_locums)
+        return _not_reproducible(f"{definition}, {vintage} vintage: no salaried share on or before "
+                                 f"{month_label(on_or_before[:7])}", f"% salaried, {definition}")
+    return claim_salaried(df, claimed_pct, measure, include_trainees, include_locums, months[-1], vintage)
 
 
 def salaried_table(df: pd.DataFrame, claimed_pct: float) -> pd.DataFrame:
@@ -319,29 +374,35 @@ def twelve_month_windows(df: pd.DataFrame, target: float, unit: float) -> pd.Dat
     return pd.DataFrame(rows, columns=cols).sort_values(["vintage", "measure", "start"]).reset_index(drop=True)
 
 
-def loss_window_at(windows: pd.DataFrame, on_or_before: str):
+def loss_window_at(windows: pd.DataFrame, on_or_before: str, stated_only: bool = True):
     """The latest 12-month window whose two ends are both stated (not derived) and which ends on or
     before ``on_or_before`` (YYYY-MM): what a reader could have checked on that date. A derived end
-    is excluded because it may have been computed from the very change being checked."""
-    w = windows[(~windows["derived"]) & (windows["end"] <= on_or_before[:7])]
+    is excluded because it may have been computed from the very change being checked (with
+    ``stated_only=False`` it is allowed)."""
+    w = windows[windows["end"] <= on_or_before[:7]]
+    if stated_only:
+        w = w[~w["derived"]]
     return None if w.empty else w.sort_values("end").iloc[-1]
 
 
 def claim_lost_400(df: pd.DataFrame, target: float, measure: str, include_trainees: bool, include_locums: bool,
-                   vintage: str, on_or_before: str) -> ClaimResult:
+                   vintage: str, on_or_before: str, stated_only: bool = True,
+                   windows: pd.DataFrame | None = None) -> ClaimResult:
     """Claim 4, 'loses ``target`` in a year', judged on the latest stated 12-month window ending on or
-    before ``on_or_before``, with the rubric's ``rounds_to`` rule at the claim's precision."""
+    before ``on_or_before``, with the rubric's ``rounds_to`` rule at the claim's precision.
+    ``stated_only=False`` also admits windows with a derived end; ``windows`` may pass
+    :func:`twelve_month_windows` of ``df`` already computed."""
     definition = definition_label(measure, include_trainees, include_locums)
     unit = f"change over the 12 months to the latest stated window up to {month_label(on_or_before[:7])}, {definition}"
     try:
         key = measure_key(measure, include_trainees, include_locums)
     except NoDatum as exc:
         return _not_reproducible(f"{definition}: {exc}", unit)
-    allw = twelve_month_windows(df, target, claims.precision("workforce-lost-400"))
+    allw = twelve_month_windows(df, target, claims.precision("workforce-lost-400")) if windows is None else windows
     w = allw[(allw["measure"] == key) & (allw["vintage"] == vintage)]
-    row = loss_window_at(w, on_or_before)
+    row = loss_window_at(w, on_or_before, stated_only)
     if row is None:
-        return _not_reproducible(f"{definition}, {vintage} vintage: no 12-month window with two stated ends up to "
+        return _not_reproducible(f"{definition}, {vintage} vintage: no 12-month window with two {'stated ' if stated_only else ''}ends up to "
                                  f"{month_label(on_or_before[:7])}", unit)
     v = verdicts.rounds_to(-target, float(row["change"]), claims.precision("workforce-lost-400"), row["window"])
     return ClaimResult(round(float(row["change"])), unit + f" ({row['window']})", v,
@@ -366,9 +427,10 @@ def patients_per_gp(gp: pd.DataFrame, patients: pd.DataFrame, measure: str = "ft
 
 
 def claim_patients_per_gp(ratio: pd.DataFrame, published: pd.DataFrame, baseline: str, comparison: str,
-                          definition: str) -> ClaimResult:
+                          definition: str, cross_check: bool = True) -> ClaimResult:
     """Claim 5: registered patients per GP rose from ``baseline`` to the latest paired month on or
-    before ``comparison``; cross-checked against the BMA's published ratio for that month."""
+    before ``comparison``; cross-checked against the BMA's published ratio for that month (unless
+    ``cross_check`` is false: the direction alone)."""
     unit = f"registered patients per GP ({definition})"
     if ratio.empty:
         return _not_reproducible(f"{definition}: no month has both a registered-patient count and a GP figure", unit)
@@ -384,13 +446,27 @@ def claim_patients_per_gp(ratio: pd.DataFrame, published: pd.DataFrame, baseline
     parts = [verdicts.direction(change, "rise")]
     pub = published[(published["figure"] == "patients_per_fte_fully_qualified_gp") & (published["date"] == c["date"])
                     & (published["vintage"] == c["vintage"])]
-    if not pub.empty and definition.startswith("FTE, fully qualified GPs") and "excluding" not in definition:
+    if cross_check and not pub.empty and definition.startswith("FTE, fully qualified GPs") and "excluding" not in definition:
         parts.append(verdicts.rederived(float(pub["value"].iloc[0]), float(c["patients_per_gp"])))
     v = verdicts.all_of(*parts) if len(parts) > 1 else parts[0]
     detail = (f"{b['patients_per_gp']:,.0f} in {month_label(b['date'])}, {c['patients_per_gp']:,.0f} in "
               f"{month_label(c['date'])} ({change:+,.0f})")
     return ClaimResult(round(float(c["patients_per_gp"])), unit + f", {month_label(c['date'])}", v, detail,
                        {"baseline": b, "comparison": c, "change": change, "crosses_source_break": b["source_system"] != c["source_system"]})
+
+
+def claim_patients_per_gp_as_of(gp: pd.DataFrame, patients: pd.DataFrame, published: pd.DataFrame, measure: str,
+                                include_trainees: bool, include_locums: bool, vintage: str, baseline: str,
+                                on_or_before: str, cross_check: bool = True) -> ClaimResult:
+    """Claim 5 under one definition and vintage, from ``baseline`` to the latest paired month on or
+    before ``on_or_before`` (the claim's date for the verdict, the comparison month for "now")."""
+    definition = definition_label(measure, include_trainees, include_locums)
+    try:
+        key = measure_key(measure, include_trainees, include_locums)
+    except NoDatum as exc:
+        return _not_reproducible(f"{definition}: {exc}", f"registered patients per GP ({definition})")
+    ratio = patients_per_gp(gp, patients, key, vintage)
+    return claim_patients_per_gp(ratio, published, baseline, on_or_before[:7], definition, cross_check)
 
 
 # --------------------------------------------------------------------------- summary and charts
