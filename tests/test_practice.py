@@ -365,6 +365,13 @@ class _Site(http.server.SimpleHTTPRequestHandler):
         if urllib.parse.unquote(self.path) in getattr(self.server, "fail", ()):
             self.send_error(500, "Internal Server Error")
             return
+        if urllib.parse.unquote(self.path) in getattr(self.server, "truncate", ()):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"Practice Code,")  # then the connection drops
+            self.close_connection = True
+            return
         super().do_GET()
 
     def log_message(self, *args):
@@ -473,13 +480,24 @@ def test_fetch_refuses_a_renamed_column_naming_file_and_column(site, root):
 @pytest.mark.parametrize("how", ["500", "404"])
 def test_fetch_server_error_leaves_data_untouched(site, root, how):
     base, served, httpd = site
-    last = sorted(served)[-1]  # the others download fine first
+    last = max(served)  # the last in order: the others download fine first
     if how == "500":
         httpd.fail = {_served_paths(root)[last]}
     else:
         served[last].unlink()
     before = _snapshot(root)
     with pytest.raises(practice.PracticeDataError, match=rf"^{re.escape(last)}: http://127\.0\.0\.1:\d+/.*: HTTP {how} .*; nothing was written$"):
+        practice.fetch_and_build(base=base, root=root, accept_new=True, timeout=5)
+    assert _snapshot(root) == before
+
+
+def test_fetch_cut_short_is_refused_even_when_a_new_release_is_accepted(site, root):
+    base, _, httpd = site
+    httpd.truncate = {_served_paths(root)["qof_2019-20.csv"]}
+    before = _snapshot(root)
+    with pytest.raises(practice.PracticeDataError,
+                       match=r"^qof_2019-20\.csv: http://127\.0\.0\.1:\d+/.*QOF%202019-20\.csv: download cut short "
+                             r"\(14 bytes read, 986 more expected\); nothing was written$"):
         practice.fetch_and_build(base=base, root=root, accept_new=True, timeout=5)
     assert _snapshot(root) == before
 

@@ -563,16 +563,24 @@ def raw_sources(spec: Spec, man: dict, base: str | None = None) -> list[RawSourc
 def download(url: str, dest: Path, timeout: float = 60.0) -> str:
     """Stream ``url`` into ``dest``; return its sha256. Any failure is one line naming the URL or host."""
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    digest = hashlib.sha256()
+    digest, size = hashlib.sha256(), 0
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp, open(dest, "wb") as fh:
             for block in iter(lambda: resp.read(1 << 16), b""):
                 digest.update(block)
                 fh.write(block)
+                size += len(block)
+            # read(n) returns b"" on a dropped connection instead of raising: compare with the header
+            declared = resp.headers.get("Content-Length")
+            if declared and declared.strip().isdigit() and int(declared) > size:
+                raise http.client.IncompleteRead(b"", int(declared) - size)
     except urllib.error.HTTPError as exc:
         raise PracticeDataError(f"{dest.name}: {url}: HTTP {exc.code} {exc.reason}; nothing was written") from None
+    except http.client.IncompleteRead as exc:
+        raise PracticeDataError(f"{dest.name}: {url}: download cut short ({size:,} bytes read, "
+                                f"{exc.expected:,} more expected); nothing was written") from None
     except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as exc:
-        reason = " ".join(str(getattr(exc, "reason", None) or exc or type(exc).__name__).split())
+        reason = " ".join(str(getattr(exc, "reason", None) or exc).split()) or type(exc).__name__
         host = urllib.parse.urlsplit(url).netloc
         raise PracticeDataError(f"cannot download {dest.name} from {host} ({reason}): no network, or the site is down; "
                                 "'vertint data practice --fetch' needs the internet; nothing was written") from None
