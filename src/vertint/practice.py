@@ -536,10 +536,12 @@ def with_base(url: str, base: str | None) -> str:
 
 
 def raw_sources(spec: Spec, man: dict, base: str | None = None) -> list[RawSource]:
-    """The source of every raw file the mapping lists, from the manifest's ``raw_files`` entries
-    (a file listed under several resources must be recorded the same way each time)."""
+    """The source of every raw file the mapping lists, from the ``raw_files`` entries of the
+    mapping's resources (a file listed under several must be recorded the same way each time)."""
     entries: dict[str, RawSource] = {}
     for res in man.get("resources", []):
+        if res.get("name") not in spec.resources():
+            continue
         for entry in res.get("raw_files") or []:
             name = str(entry.get("file"))
             digest = str(entry.get("sha256", ""))
