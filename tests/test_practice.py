@@ -7,20 +7,30 @@ Three kinds of test:
   repeated key, unknown tidy column, no raw directory) and determinism;
 - the vendored tables against facts from the research dossier (always run);
 - the vendored tables against the raw files read directly with pandas, independently of the column
-  mapping (skipped unless VERTINT_PRACTICE_DIR points at the raw files).
+  mapping (skipped unless VERTINT_PRACTICE_DIR points at the raw files);
+- ``--fetch``: the synthetic raw files (committed in tests/fixtures/practice_fetch) served by a local
+  http.server on 127.0.0.1 at the paths the manifest records, downloaded, checked against the
+  manifest's sha256 and reduced; and the refusals (changed sha256 without --accept-new-release,
+  renamed column, HTTP error, no network), each leaving data/ byte for byte as it was.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import os
 import random
 import re
+import shutil
+import socket
+import threading
+import urllib.parse
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import data_root, vertint
+from conftest import can_unshare, data_root, vertint
 
 from vertint import data, practice
 
@@ -321,6 +331,251 @@ def test_cli_check_fails_on_stale_tables_and_passes_after_a_rebuild(root, raw):
     missing = vertint(root, "data", "practice")  # neither --raw nor VERTINT_PRACTICE_DIR
     if not os.environ.get(practice.ENV_VAR):
         assert missing.returncode == 1 and "no raw directory" in missing.stderr
+
+
+# --------------------------------------------------------------------------- --fetch (local server)
+
+FETCH_FIX = ROOT / "tests" / "fixtures" / "practice_fetch"
+
+
+def _snapshot(r: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((r / "data").iterdir())}
+
+
+def _served_paths(r: Path) -> dict[str, str]:
+    """raw file -> the URL path its raw_files entry records (``/<mirror>/<commit>/<path>``), unquoted."""
+    spec = practice.load_spec(r / "data" / practice.SPEC_FILE)
+    return {s.file: urllib.parse.unquote(urllib.parse.urlsplit(s.url).path)
+            for s in practice.raw_sources(spec, data.manifest(r))}
+
+
+def _record(r: Path, files: dict[str, bytes]) -> None:
+    """Record the sha256 of ``files`` in the root's manifest, as if they were the current release."""
+    man = r / "data" / "datapackage.yaml"
+    text = man.read_text(encoding="utf-8")
+    for name, blob in files.items():
+        text = practice.set_raw_hash(text, name, hashlib.sha256(blob).hexdigest())
+    man.write_text(text, encoding="utf-8")
+
+
+class _Site(http.server.SimpleHTTPRequestHandler):
+    """Serves a directory; answers 500 for any path in ``server.fail``."""
+
+    def do_GET(self):
+        if urllib.parse.unquote(self.path) in getattr(self.server, "fail", ()):
+            self.send_error(500, "Internal Server Error")
+            return
+        if urllib.parse.unquote(self.path) in getattr(self.server, "truncate", ()):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"Practice Code,")  # then the connection drops
+            self.close_connection = True
+            return
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def site(tmp_path, root):
+    """The fixture files served on 127.0.0.1 where the manifest says each raw file lives; yields
+    (base URL, served file by raw name, the server). The root's manifest records the fixtures' sha256."""
+    served = {}
+    for name, path in _served_paths(root).items():
+        dest = tmp_path / "site" / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(FETCH_FIX / name, dest)
+        served[name] = dest
+    _record(root, {n: (FETCH_FIX / n).read_bytes() for n in served})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Site, directory=str(tmp_path / "site")))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", served, httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_fetch_fixtures_are_the_synthetic_raw_files():
+    assert sorted(p.name for p in FETCH_FIX.glob("*.csv")) == sorted(RAW)
+    for name, text in RAW.items():
+        assert (FETCH_FIX / name).read_bytes() == text.encode("utf-8"), name
+
+
+def test_fetch_downloads_checks_hashes_and_rebuilds_then_finds_nothing_to_do(site, root):
+    base, served, _ = site
+    recorded = _snapshot(root)["datapackage.yaml"]
+    report = practice.fetch_and_build(base=base, root=root, timeout=5)
+    assert report.written
+    res = {r["name"]: r for r in data.manifest(root)["resources"]}
+    for name in RESOURCES:
+        assert (root / "data" / res[name]["path"]).read_text(encoding="utf-8") == EXPECTED[name], name
+        data.validate(name)
+    raw_hashes = {e["file"]: e["sha256"] for n in RESOURCES for e in res[n].get("raw_files") or [] if e["file"] in served}
+    assert raw_hashes == {n: hashlib.sha256(RAW[n].encode()).hexdigest() for n in served}  # as recorded
+    text = "\n".join(report.lines())
+    qof_url = f"{base}/HFAnalyticsLab/gp_dashboard/b4f50ac93a0807224dd15b73aa44b563fec85c3e/data/qof/QOF%202019-20.csv"
+    assert f"fetched qof_2019-20.csv from {qof_url}: sha256 as recorded" in text
+    assert "data/practice_payments.csv: rebuilt, 5 rows" in text and "raw " not in text
+    # only the table hash lines changed in the manifest
+    old, new = recorded.decode().splitlines(), (root / "data" / "datapackage.yaml").read_text(encoding="utf-8").splitlines()
+    assert len(old) == len(new) and all(a == b or b.lstrip().startswith("hash: sha256:") for a, b in zip(old, new))
+    after = _snapshot(root)
+    again = practice.fetch_and_build(base=base, root=root, timeout=5)
+    assert not again.changed and not again.written
+    assert _snapshot(root) == after
+    check = vertint(root, "data", "practice", "--fetch", "--base", base, "--check", "--timeout", "5")
+    assert check.returncode == 0, check.stderr
+    assert "data/practice_qof.csv: unchanged" in check.stdout
+
+
+def test_fetch_refuses_a_changed_sha256_unless_the_new_release_is_accepted(site, root):
+    base, served, _ = site
+    new_qof = QOF_1920 + "06A,U20454,M92099,Z,100,12.5,500\n"  # a new release of one file
+    served["qof_2019-20.csv"].write_text(new_qof, encoding="utf-8", newline="")
+    before = _snapshot(root)
+    with pytest.raises(practice.PracticeDataError) as err:
+        practice.fetch_and_build(base=base, root=root, timeout=5)
+    msg = str(err.value)
+    assert msg.startswith("sha256 differs from data/datapackage.yaml: qof_2019-20.csv from http://127.0.0.1:")
+    assert "--accept-new-release" in msg and msg.endswith("nothing was written") and "\n" not in msg
+    assert "payments_19-20.csv" not in msg  # unchanged files are not reported
+    assert _snapshot(root) == before
+    cli = vertint(root, "data", "practice", "--fetch", "--base", base, "--timeout", "5")
+    assert cli.returncode == 1 and cli.stderr.startswith("error: sha256 differs") and cli.stderr.count("\n") == 1, cli.stderr
+    assert _snapshot(root) == before
+    # accepted: rebuilt from the new file, and its sha256 recorded in every raw_files entry naming it
+    accepted = vertint(root, "data", "practice", "--fetch", "--base", base, "--accept-new-release", "--timeout", "5")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "fetched qof_2019-20.csv from" in accepted.stdout and "differs (new release accepted)" in accepted.stdout
+    assert (root / "data" / "practice_qof.csv").read_text(encoding="utf-8") == EXPECTED["practice_qof"] + "2019-20,M92099,12.5,500\n"
+    assert [e["sha256"] for e in data.manifest(root)["resources"] for e in e.get("raw_files") or [] if e["file"] == "qof_2019-20.csv"] \
+        == [hashlib.sha256(new_qof.encode()).hexdigest()]
+    for name in RESOURCES:
+        data.validate(name)
+    again = vertint(root, "data", "practice", "--fetch", "--base", base, "--check", "--timeout", "5")
+    assert again.returncode == 0, again.stderr  # the new release is now the recorded one
+
+
+def test_fetch_refuses_a_renamed_column_naming_file_and_column(site, root):
+    base, served, _ = site
+    served["payments_20-21.csv"].write_text(PAY_2021.replace(",Practice Code,", ",Practice code (ODS),", 1), encoding="utf-8")
+    before = _snapshot(root)
+    with pytest.raises(practice.PracticeDataError,
+                       match=r"^payments_20-21\.csv: missing column 'Practice Code' \(for practice_code\); "
+                             r"closest is 'Practice code \(ODS\)'.*nothing was written"):
+        practice.fetch_and_build(base=base, root=root, accept_new=True, timeout=5)
+    assert _snapshot(root) == before
+    cli = vertint(root, "data", "practice", "--fetch", "--base", base, "--accept-new-release", "--timeout", "5")
+    assert cli.returncode == 1 and "payments_20-21.csv: missing column 'Practice Code'" in cli.stderr
+    assert _snapshot(root) == before
+
+
+@pytest.mark.parametrize("how", ["500", "404"])
+def test_fetch_server_error_leaves_data_untouched(site, root, how):
+    base, served, httpd = site
+    last = max(served)  # the last in order: the others download fine first
+    if how == "500":
+        httpd.fail = {_served_paths(root)[last]}
+    else:
+        served[last].unlink()
+    before = _snapshot(root)
+    with pytest.raises(practice.PracticeDataError, match=rf"^{re.escape(last)}: http://127\.0\.0\.1:\d+/.*: HTTP {how} .*; nothing was written$"):
+        practice.fetch_and_build(base=base, root=root, accept_new=True, timeout=5)
+    assert _snapshot(root) == before
+
+
+def test_fetch_cut_short_is_refused_even_when_a_new_release_is_accepted(site, root):
+    base, _, httpd = site
+    httpd.truncate = {_served_paths(root)["qof_2019-20.csv"]}
+    before = _snapshot(root)
+    with pytest.raises(practice.PracticeDataError,
+                       match=r"^qof_2019-20\.csv: http://127\.0\.0\.1:\d+/.*QOF%202019-20\.csv: download cut short "
+                             r"\(14 bytes read, 986 more expected\); nothing was written$"):
+        practice.fetch_and_build(base=base, root=root, accept_new=True, timeout=5)
+    assert _snapshot(root) == before
+
+
+def test_fetch_without_network_fails_in_one_line_and_leaves_data_untouched(root):
+    before = _snapshot(root)
+    port = _closed_port()
+    with pytest.raises(practice.PracticeDataError) as err:
+        practice.fetch_and_build(base=f"http://127.0.0.1:{port}", root=root, timeout=2)
+    msg = str(err.value)
+    assert msg.startswith(f"cannot download payments_19-20.csv from 127.0.0.1:{port} (") and "no network" in msg and "\n" not in msg
+    assert _snapshot(root) == before
+    cli = vertint(root, "data", "practice", "--fetch", "--base", f"http://127.0.0.1:{port}", "--timeout", "2")
+    assert cli.returncode == 1 and cli.stderr.startswith("error: cannot download") and cli.stderr.count("\n") == 1, cli.stderr
+    assert _snapshot(root) == before
+
+
+def test_fetch_from_the_recorded_urls_offline_fails_cleanly(root):
+    """No --base: the real recorded URLs, in a network namespace with no network."""
+    ok, why = can_unshare()
+    if not ok:
+        pytest.skip(why)
+    before = _snapshot(root)
+    cli = vertint(root, "data", "practice", "--fetch", "--timeout", "5", offline=True)
+    assert cli.returncode == 1, cli.stdout + cli.stderr
+    assert cli.stderr.startswith("error: cannot download payments_19-20.csv from raw.githubusercontent.com (")
+    assert cli.stderr.count("\n") == 1 and "nothing was written" in cli.stderr
+    assert _snapshot(root) == before
+
+
+def test_recorded_url_and_base():
+    entry = {"file": "qof_2019-20.csv", "mirror": "HFAnalyticsLab/gp_dashboard", "commit": "b4f50ac", "path": "data/qof/QOF 2019-20.csv"}
+    url = practice.recorded_url(entry)
+    assert url == "https://raw.githubusercontent.com/HFAnalyticsLab/gp_dashboard/b4f50ac/data/qof/QOF%202019-20.csv"
+    assert practice.recorded_url({**entry, "url": "https://files.digital.nhs.uk/AB/qof.csv"}) == "https://files.digital.nhs.uk/AB/qof.csv"
+    with pytest.raises(practice.PracticeDataError, match=r"raw_files entry 'x.csv' has no url and no commit, path"):
+        practice.recorded_url({"file": "x.csv", "mirror": "a/b"})
+    assert practice.with_base(url, None) == url
+    assert practice.with_base(url, "http://127.0.0.1:8000/") == "http://127.0.0.1:8000/HFAnalyticsLab/gp_dashboard/b4f50ac/data/qof/QOF%202019-20.csv"
+    assert practice.with_base("https://h/x?y=1", "http://127.0.0.1:1/pre") == "http://127.0.0.1:1/pre/x?y=1"
+    with pytest.raises(practice.PracticeDataError, match=r"^--base: not an http\(s\) URL: 'ftp://x'$"):
+        practice.with_base(url, "ftp://x")
+
+
+def test_raw_sources_need_one_entry_per_mapped_file(root):
+    spec = practice.load_spec(root / "data" / practice.SPEC_FILE)
+    man = data.manifest(root)
+    assert [s.file for s in practice.raw_sources(spec, man)] == sorted(RAW)
+    qof = next(r for r in man["resources"] if r["name"] == "practice_qof")
+    qof["raw_files"] = [e for e in qof["raw_files"] if e["file"] != "qof_2019-20.csv"]
+    with pytest.raises(practice.PracticeDataError, match=r"no raw_files entry for qof_2019-20\.csv \(listed in data/practice_columns\.yml\)"):
+        practice.raw_sources(spec, man)
+    man = data.manifest(root)
+    names = next(r for r in man["resources"] if r["name"] == "practice_names")
+    entry = next(e for e in names["raw_files"] if e["file"] == "payments_19-20.csv")
+    entry["commit"] = "0" * 40  # recorded differently from practice_payments
+    with pytest.raises(practice.PracticeDataError, match=r"raw_files entries for 'payments_19-20\.csv' disagree"):
+        practice.raw_sources(spec, man)
+    man = data.manifest(root)
+    man["resources"][0]["raw_files"][0]["sha256"] = "abc"
+    with pytest.raises(practice.PracticeDataError, match=r"sha256 is not 64 hex digits: 'abc'"):
+        practice.raw_sources(spec, man)
+
+
+def test_cli_fetch_options_are_checked(root, raw):
+    from typer.testing import CliRunner
+
+    from vertint.cli import app
+
+    before = _snapshot(root)
+    cases = [(["--fetch", "--raw", str(raw)], "--raw and --fetch exclude each other"),
+             (["--raw", str(raw), "--base", "http://127.0.0.1:1"], "--base only applies with --fetch"),
+             (["--raw", str(raw), "--accept-new-release"], "--accept-new-release only applies with --fetch"),
+             (["--fetch", "--base", "file:///etc"], "--base: not an http(s) URL: 'file:///etc'")]
+    for args, message in cases:
+        res = CliRunner().invoke(app, ["data", "practice", *args])
+        assert res.exit_code == 1 and message in res.output, (args, res.output)
+    assert _snapshot(root) == before
 
 
 # --------------------------------------------------------------------------- the vendored tables

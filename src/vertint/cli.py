@@ -167,12 +167,27 @@ def data_refresh(
 def data_practice(
     raw: Optional[Path] = typer.Option(None, "--raw", help="Directory of the raw practice files (default: $VERTINT_PRACTICE_DIR)."),
     check: bool = typer.Option(False, "--check", help="Rebuild in memory and fail if a table or raw-file hash would change; write nothing."),
+    # --- practice --fetch (begin): download the raw files instead of reading --raw (vertint.practice.fetch_and_build)
+    fetch: bool = typer.Option(False, "--fetch", help="Download the raw files from the sources recorded in data/datapackage.yaml (raw_files) and check their sha256; needs a network."),
+    base: Optional[str] = typer.Option(None, "--base", help="With --fetch: replace the scheme and host of every recorded URL (tests use a local server)."),
+    accept_new_release: bool = typer.Option(False, "--accept-new-release", help="With --fetch: accept raw files whose sha256 differs from the manifest, rebuild from them and record their sha256."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="With --fetch: seconds to wait for each download."),
+    # --- practice --fetch (end)
 ):
     """Rebuild the practice tables (payments, names, QOF, workforce) from the raw files and update their manifest hashes."""
-    from .practice import build
+    from .practice import build, fetch_and_build
 
     try:
-        report = build(raw, check=check)
+        # --- practice --fetch (begin)
+        if fetch and raw is not None:
+            raise VertintError("--raw and --fetch exclude each other: --fetch downloads the raw files itself")
+        if not fetch and (base is not None or accept_new_release):
+            raise VertintError(f"{'--base' if base is not None else '--accept-new-release'} only applies with --fetch")
+        if fetch:
+            report = fetch_and_build(base=base, check=check, accept_new=accept_new_release, timeout=timeout)
+        else:
+            report = build(raw, check=check)
+        # --- practice --fetch (end)
     except VertintError as exc:
         _fail(exc)
     for line in report.lines():

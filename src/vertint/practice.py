@@ -16,6 +16,17 @@ not code. A raw file missing a listed column is refused with a :class:`PracticeD
 file and the column. :func:`build` rebuilds the tables, validates them against their schemas in
 ``data/datapackage.yaml``, writes them and updates their ``hash`` lines and the sha256 of each raw
 file the manifest lists under ``raw_files``.
+
+Fetching (``vertint data practice --fetch``): :func:`fetch_and_build` downloads every raw file the
+mapping lists from the source its ``raw_files`` entry records (an explicit ``url:`` if the entry has
+one, else the mirror repository at the pinned commit, ``https://raw.githubusercontent.com/<mirror>/
+<commit>/<path>``; ``--base URL`` swaps the scheme and host, for tests) into a temporary directory
+and checks each file's sha256 against the manifest. A file whose sha256 differs is a new or altered
+release: it is refused, naming the file and both hashes, unless ``accept_new`` (``--accept-new-release``)
+is given, in which case the tables are rebuilt from it and its new sha256 recorded. The downloads
+then go through the same reduction, schema validation and atomic write as ``--raw``. Any failure (no
+network, an HTTP error, a changed hash, a missing column, a schema violation) raises
+:class:`PracticeDataError` with one line and leaves ``data/`` untouched.
 """
 
 from __future__ import annotations
@@ -23,10 +34,14 @@ from __future__ import annotations
 import csv
 import difflib
 import hashlib
+import http.client
 import io
 import os
 import re
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -404,13 +419,16 @@ class Report:
     tables: list[TableResult]
     raw: list[tuple[str, str, str]]  # raw file, sha256 recorded in the manifest, actual sha256
     written: bool = False
+    fetched: list[RawSource] = field(default_factory=list)  # with --fetch: where each raw file came from
 
     @property
     def changed(self) -> bool:
         return any(t.changed for t in self.tables) or any(old != new for _, old, new in self.raw)
 
     def lines(self) -> list[str]:
-        out = []
+        new_raw = {name for name, old, new in self.raw if old != new}
+        out = [f"fetched {s.file} from {s.url}: sha256 " + ("differs (new release accepted)" if s.file in new_raw else "as recorded")
+               for s in self.fetched]
         for t in self.tables:
             state = ("rebuilt" if self.written else "would change") if t.changed else "unchanged"
             years = ", ".join(f"{y}: {n:,}" for y, n in t.rows_by_year.items())
@@ -448,7 +466,11 @@ def build(raw: str | Path | None = None, root: Path | None = None, check: bool =
     anything if a raw file, the mapping or a schema check fails."""
     root = root or paths.root()
     spec = load_spec(root / "data" / SPEC_FILE)
-    built = reduce_all(spec, raw_dir(raw))
+    return _build(spec, raw_dir(raw), root, check)
+
+
+def _build(spec: Spec, directory: Path, root: Path, check: bool, fetched: list[RawSource] | None = None) -> Report:
+    built = reduce_all(spec, directory)
     man_path = root / "data" / "datapackage.yaml"
     resources = {r["name"]: r for r in data.manifest(root).get("resources", [])}
     absent = [n for n in spec.resources() if n not in resources]
@@ -462,13 +484,135 @@ def build(raw: str | Path | None = None, root: Path | None = None, check: bool =
         tables.append(TableResult(name, paths_of[name], blob.count(b"\n") - 1, len(blob),
                                   data.sha256(target) if target.exists() else "", hashlib.sha256(blob).hexdigest(),
                                   built.rows_by_year[name]))
-    report = Report(tables, [(f, recorded.get(f, ""), h) for f, h in sorted(built.raw_hashes.items())])
+    report = Report(tables, [(f, recorded.get(f, ""), h) for f, h in sorted(built.raw_hashes.items())],
+                    fetched=list(fetched or []))
     if check or not report.changed:
         return report
     _validate(resources, {t.resource: built.texts[t.resource] for t in tables if t.changed}, paths_of)
     _write(root, man_path, report, built)
     report.written = True
     return report
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+DEFAULT_BASE = "https://raw.githubusercontent.com"  # where a raw_files entry's mirror/commit/path lives
+USER_AGENT = "vertint-data-practice/0.1 (+reproducible evidence review)"
+ACCEPT_FLAG = "--accept-new-release"
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """Where one raw file is downloaded from and the sha256 the manifest records for it."""
+
+    file: str
+    url: str
+    sha256: str
+
+
+def recorded_url(entry: dict) -> str:
+    """The URL a ``raw_files`` entry records: its ``url``, else its mirror repository at the pinned
+    commit on raw.githubusercontent.com (``path`` percent-encoded)."""
+    if entry.get("url"):
+        return str(entry["url"])
+    missing = [k for k in ("mirror", "commit", "path") if not entry.get(k)]
+    if missing:
+        raise PracticeDataError(f"data/datapackage.yaml: raw_files entry {entry.get('file')!r} has no url "
+                                f"and no {', '.join(missing)}: nowhere to download it from")
+    path = urllib.parse.quote(str(entry["path"]).lstrip("/"))
+    return f"{DEFAULT_BASE}/{entry['mirror']}/{entry['commit']}/{path}"
+
+
+def with_base(url: str, base: str | None) -> str:
+    """``url`` with its scheme and host replaced by ``base`` (which may add a path prefix)."""
+    if not base:
+        return url
+    parts = urllib.parse.urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PracticeDataError(f"--base: not an http(s) URL: {base!r}")
+    rest = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + rest.path, rest.query, ""))
+
+
+def raw_sources(spec: Spec, man: dict, base: str | None = None) -> list[RawSource]:
+    """The source of every raw file the mapping lists, from the ``raw_files`` entries of the
+    mapping's resources (a file listed under several must be recorded the same way each time)."""
+    entries: dict[str, RawSource] = {}
+    for res in man.get("resources", []):
+        if res.get("name") not in spec.resources():
+            continue
+        for entry in res.get("raw_files") or []:
+            name = str(entry.get("file"))
+            digest = str(entry.get("sha256", ""))
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise PracticeDataError(f"data/datapackage.yaml: raw_files entry {name!r} of {res.get('name')!r}: "
+                                        f"sha256 is not 64 hex digits: {digest!r}")
+            source = RawSource(name, recorded_url(entry), digest)
+            if entries.setdefault(name, source) != source:
+                raise PracticeDataError(f"data/datapackage.yaml: raw_files entries for {name!r} disagree "
+                                        f"(resource {res.get('name')!r}): record one source and sha256")
+    out = []
+    for name in sorted({f.name for t in spec.tables.values() for f in t.files}):
+        if name not in entries:
+            raise PracticeDataError(f"data/datapackage.yaml: no raw_files entry for {name} (listed in data/{SPEC_FILE}); "
+                                    "record its source and sha256 before fetching it")
+        src = entries[name]
+        out.append(RawSource(src.file, with_base(src.url, base), src.sha256))
+    return out
+
+
+def download(url: str, dest: Path, timeout: float = 60.0) -> str:
+    """Stream ``url`` into ``dest``; return its sha256. Any failure is one line naming the URL or host."""
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    digest, size = hashlib.sha256(), 0
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp, open(dest, "wb") as fh:
+            for block in iter(lambda: resp.read(1 << 16), b""):
+                digest.update(block)
+                fh.write(block)
+                size += len(block)
+            # read(n) returns b"" on a dropped connection instead of raising: compare with the header
+            declared = resp.headers.get("Content-Length")
+            if declared and declared.strip().isdigit() and int(declared) > size:
+                raise http.client.IncompleteRead(b"", int(declared) - size)
+    except urllib.error.HTTPError as exc:
+        raise PracticeDataError(f"{dest.name}: {url}: HTTP {exc.code} {exc.reason}; nothing was written") from None
+    except http.client.IncompleteRead as exc:
+        raise PracticeDataError(f"{dest.name}: {url}: download cut short ({size:,} bytes read, "
+                                f"{exc.expected:,} more expected); nothing was written") from None
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as exc:
+        reason = " ".join(str(getattr(exc, "reason", None) or exc).split()) or type(exc).__name__
+        host = urllib.parse.urlsplit(url).netloc
+        raise PracticeDataError(f"cannot download {dest.name} from {host} ({reason}): no network, or the site is down; "
+                                "'vertint data practice --fetch' needs the internet; nothing was written") from None
+    except OSError as exc:
+        raise PracticeDataError(f"{dest.name}: cannot save the download from {url} ({exc}); nothing was written") from None
+    return digest.hexdigest()
+
+
+def fetch_and_build(base: str | None = None, root: Path | None = None, check: bool = False,
+                    accept_new: bool = False, timeout: float = 60.0) -> Report:
+    """Download the raw files the mapping lists (see the module docstring), verify their sha256
+    against the manifest, then rebuild as :func:`build` does from a temporary directory. A changed
+    sha256 is refused unless ``accept_new``. Raises :class:`PracticeDataError` before writing anything."""
+    root = root or paths.root()
+    spec = load_spec(root / "data" / SPEC_FILE)
+    sources = raw_sources(spec, data.manifest(root), base)
+    with tempfile.TemporaryDirectory(prefix="vertint-practice-") as tmp:
+        changed = []
+        for src in sources:
+            actual = download(src.url, Path(tmp) / src.file, timeout)
+            if actual != src.sha256:
+                changed.append(f"{src.file} from {src.url} (recorded {src.sha256[:12]}…, downloaded {actual[:12]}…)")
+        if changed and not accept_new:
+            raise PracticeDataError(
+                f"sha256 differs from data/datapackage.yaml: {'; '.join(changed)}. A new or altered release: "
+                f"check it, then rerun with {ACCEPT_FLAG} to rebuild from it and record its sha256; nothing was written")
+        try:
+            return _build(spec, Path(tmp), root, check, fetched=sources)
+        except PracticeDataError as exc:
+            raise PracticeDataError(f"{exc} (downloaded files; nothing was written)") from None
 
 
 def _write(root: Path, man_path: Path, report: Report, built: Built) -> None:
