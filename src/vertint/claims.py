@@ -31,13 +31,18 @@ def registry(root: Path | None = None) -> dict[str, dict]:
     """All registered claims, by id, in file order (a fresh copy; parsed once per version of the files)."""
     import copy
 
+    return copy.deepcopy(_registry_shared(root))
+
+
+def _registry_shared(root: Path | None = None) -> dict[str, dict]:
+    """The cached registry itself: for read-only lookups inside this module (no copy)."""
     base = (root or paths.root()) / "claims"
     files = sorted(base.glob("*.yml"))
     key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
     if key not in _REGISTRY_CACHE:
         _REGISTRY_CACHE.clear()
         _REGISTRY_CACHE[key] = _parse_registry(base, files)
-    return copy.deepcopy(_REGISTRY_CACHE[key])
+    return _REGISTRY_CACHE[key]
 
 
 _REGISTRY_CACHE: dict[tuple, dict] = {}
@@ -66,7 +71,7 @@ def _parse_registry(base: Path, files: list[Path]) -> dict[str, dict]:
 def seen_up_to(claim_id: str) -> str:
     """The last month (YYYY-MM) whose figures a claim could have seen: the month of its ``made`` date,
     or for a claim dated only by year, the December before (the rubric's ``timing.as_of`` rule)."""
-    made = str(registry()[claim_id]["made"])
+    made = str(_registry_shared()[claim_id]["made"])
     if len(made) == 4 and made.isdigit():
         return f"{int(made) - 1}-12"
     if len(made) >= 7 and made[4] == "-":
@@ -89,7 +94,7 @@ def last_financial_year(claim_id: str) -> str:
 
 def precision(claim_id: str) -> float:
     """The rounding unit a claim states its figure to (its ``precision`` in claims/*.yml)."""
-    rec = registry()[claim_id]
+    rec = _registry_shared()[claim_id]
     if "precision" not in rec:
         raise ClaimError(f"claim {claim_id!r} declares no precision in claims/{rec['chapter']}.yml")
     return float(rec["precision"]["unit"])

@@ -525,6 +525,7 @@ def check_coverage(records: list[dict], grids: dict[str, dict]) -> list[str]:
 # --------------------------------------------------------------------------- the page's panel
 
 VERDICT_ORDER = (SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_REPRODUCIBLE)
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _verdict_colours() -> list[str]:
@@ -552,14 +553,16 @@ def panel_spec(claim_id: str, g: dict) -> tuple[dict, str]:
         specs[i]["verdict"] == NOT_REPRODUCIBLE, (specs[i]["value"] if numeric and specs[i]["value"] is not None else 0),
         VERDICT_ORDER.index(specs[i]["verdict"]), i))
     keys = [f"c{j}" for j in range(len(choices))]
+    # compact rows, already in curve order: verdict index, value, and the choices' value indices as
+    # one string of base-36 digits; the rank and the per-choice columns are derived in the browser
+    if any(len(c["values"]) > 36 for c in choices):
+        raise RobustnessError(f"claim {claim_id!r}: a choice with more than 36 values cannot be drawn in the panel")
     rows = []
-    for rank, i in enumerate(order, start=1):
+    for i in order:
         sp = specs[i]
-        row = {"r": rank, "k": VERDICT_ORDER.index(sp["verdict"]), "d": int(_is_default(sp, choices))}
-        row["v"] = None if sp["value"] is None else (_compact(sp["value"]) if numeric else str(sp["value"]))
-        for key, c in zip(keys, choices):
-            row[key] = c["values"].index(sp["choice"][c["name"]])
-        rows.append(row)
+        code = "".join(_B36[c["values"].index(sp["choice"][c["name"]])] for c in choices)
+        rows.append({"k": VERDICT_ORDER.index(sp["verdict"]),
+                     "v": None if sp["value"] is None else (_compact(sp["value"]) if numeric else str(sp["value"])), "c": code})
     verdict_expr = json.dumps(list(VERDICT_ORDER)) + "[datum.k]"
     colour = alt.Color("verdict:N", title="Verdict", scale=alt.Scale(domain=list(VERDICT_ORDER), range=_verdict_colours()),
                        legend=alt.Legend(orient="top", columns=2))
@@ -568,7 +571,8 @@ def panel_spec(claim_id: str, g: dict) -> tuple[dict, str]:
     import pandas as pd
 
     # one DataFrame: altair writes it once into the spec's top-level datasets, however many layers use it
-    base = alt.Chart(pd.DataFrame(rows)).transform_calculate(verdict=verdict_expr)
+    base = alt.Chart(pd.DataFrame(rows)).transform_window(r="row_number()").transform_calculate(
+        verdict=verdict_expr, **{key: f"parseInt(substring(datum.c, {j}, {j + 1}), 36)" for j, key in enumerate(keys)})
     width = 380
     x = alt.X("r:Q", title=f"Specification, sorted by {'reproduced value' if numeric else 'verdict'}",
               scale=alt.Scale(domain=[0, len(rows) + 1], nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
