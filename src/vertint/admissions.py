@@ -2,7 +2,9 @@
 
 Published estimates live in ``data/admissions_estimates.csv`` (effects with intervals) and
 ``data/admissions_reported.csv`` (scalar figures: patients, avoided admissions, savings). Every
-function here takes those tables (or values from them) and returns numbers the chapter glues.
+function here takes those tables (or values from them) and returns numbers the chapter glues. The
+``*_claim`` functions return a claim's reproduced value and verdict as the chapter emits them; the
+robustness grid (:mod:`vertint.specs.admissions`) calls the same functions with other declared choices.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ Everything here works from the published, abstract-level figures vendored in ``d
   Permanente and NHS cost comparison under the published adjustments, on both bases of "within 10%",
   and how its conclusion turns on them.
 - :func:`international_table` / :func:`merging_verdict`: the other countries and what transfers.
+- :func:`no_better_claim`, :func:`integrated_verdict`, :func:`withdrawn_verdict`, :func:`merging_verdict`
+  and :func:`kaiser_claim` are what the chapter emits; the robustness grid
+  (:mod:`vertint.specs.valencia`) calls the same functions with other declared choices.
 
 Verdicts returned here are :class:`vertint.verdicts.Verdict` objects made by rules, never typed.
 """

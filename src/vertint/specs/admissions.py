@@ -10,7 +10,7 @@ the rubric.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from .. import admissions as adm
 from .. import prop99, verdicts
@@ -61,7 +61,7 @@ def _panel():
     return prop99_panel()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sc(implementation: str) -> float:
     return prop99.sc_estimate_by(implementation, _panel())
 
@@ -91,7 +91,7 @@ def prop99_placebo(c: dict) -> Outcome:
     return Outcome(round(r["p"], 3), prop99.placebo_verdict(_published()[1]["rank"], r["rank"], c["statistic"]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sdid(sparsify: bool) -> float:
     return prop99.sdid_estimate(sparsify, _panel())
 
