@@ -2,7 +2,9 @@
 
 Published estimates live in ``data/admissions_estimates.csv`` (effects with intervals) and
 ``data/admissions_reported.csv`` (scalar figures: patients, avoided admissions, savings). Every
-function here takes those tables (or values from them) and returns numbers the chapter glues.
+function here takes those tables (or values from them) and returns numbers the chapter glues. The
+``*_claim`` functions return a claim's reproduced value and verdict as the chapter emits them; the
+robustness grid (:mod:`vertint.specs.admissions`) calls the same functions with other declared choices.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from .charts import GREY
 from .verdicts import Verdict, consistency
 
 Z975 = stats.norm.ppf(0.975)  # 1.959964...
+#: the coverage of the intervals the studies publish
+PUBLISHED_LEVEL = 0.95
 STUDIES = ("yu2020", "saunders2024", "lopes2017")
 OUTCOMES = ("emergency_admissions", "readmissions")
 OUTCOME_LABELS = {
@@ -455,23 +459,145 @@ def savings_verdict(abstract_m: float, discussion_floor_m: float) -> Verdict:
                               "costs behind either figure are not published")
 
 
-def portugal_verdict(bound: pd.DataFrame, lopes: pd.Series) -> Verdict:
+def portugal_verdict(bound: pd.DataFrame, lopes: pd.Series, denominators: str = "both", common_scale: bool = True,
+                     odds: str = "as_ratio", control_risk: float | None = None) -> Verdict:
     """'Similar to Portugal', judged by the rubric's ``similarity`` rule at both ends of the bounded
     conversion of Wolverhampton's readmission effect, per registered patient (Yu's denominator) and
     per admission (Lopes's), and combined with ``all_of``: supported only if similar at every end on
-    both denominators."""
+    both denominators.
+
+    The defaults are the chapter's; the robustness grid varies them: ``denominators`` ("both",
+    "per_patient" or "per_admission"), whether the two ratios count as one scale (``common_scale``),
+    and whether Lopes's odds ratio is taken as a risk ratio (``odds="as_ratio"``) or converted to one
+    at the control group's readmission risk (``"zhang_yu"``: OR / (1 - p0 + p0 OR))."""
     from .verdicts import all_of, relabel, similarity
 
-    pt = {"label": "Portugal (odds ratio per admission)", "estimate": float(lopes["estimate"]),
-          "ci_low": float(lopes["ci_low"]), "ci_high": float(lopes["ci_high"]), "null": 1.0}
+    if denominators not in PORTUGAL_DENOMINATORS:
+        raise ValueError(f"denominators must be one of {PORTUGAL_DENOMINATORS}, got {denominators!r}")
+    conv = lambda x: float(x)
+    if odds == "zhang_yu":
+        if control_risk is None or not 0 < control_risk < 1:
+            raise ValueError("odds='zhang_yu' needs the control group's risk between 0 and 1")
+        conv = lambda x: float(x) / (1 - control_risk + control_risk * float(x))
+    elif odds != "as_ratio":
+        raise ValueError(f"odds must be 'as_ratio' or 'zhang_yu', got {odds!r}")
+    pt = {"label": "Portugal (odds ratio per admission)" if odds == "as_ratio" else "Portugal (risk ratio per admission)",
+          "estimate": conv(lopes["estimate"]), "ci_low": conv(lopes["ci_low"]), "ci_high": conv(lopes["ci_high"]), "null": 1.0}
     parts = []
     for _, b in bound.iterrows():
         for denom, est, lo, hi in (("per registered patient", b["ratio"], b["ci_low"], b["ci_high"]),
                                    ("per admission", b["per_admission"], b["per_admission_low"], b["per_admission_high"])):
+            if denominators != "both" and denom != PORTUGAL_DENOMINATORS[denominators]:
+                continue
             w = {"label": "Wolverhampton (ratio)", "estimate": round(float(est), 3), "ci_low": round(float(lo), 3),
                  "ci_high": round(float(hi), 3), "null": 1.0}
-            parts.append(relabel(similarity(w, pt, same_scale=True), f"{b['end']}, {denom}"))
+            parts.append(relabel(similarity(w, pt, same_scale=common_scale), f"{b['end']}, {denom}"))
     return all_of(*parts)
+
+
+#: which denominators the Portugal comparison is judged on
+PORTUGAL_DENOMINATORS = {"both": None, "per_patient": "per registered patient", "per_admission": "per admission"}
+
+
+def portugal_claim(est: pd.DataFrame, rep: dict, base: dict, denominators: str = "both", baseline: str = "envelope",
+                   common_scale: bool = True, odds: str = "as_ratio") -> tuple[float, Verdict]:
+    """The claim 'similar to Portugal' as the chapter emits it: the reproduced value (Wolverhampton's
+    readmission ratio at the largest-effect end, per registered patient, or per admission when only
+    that denominator is judged) and the verdict of :func:`portugal_verdict`. ``baseline="central"``
+    ignores the rounding of the figures that imply the admission baseline."""
+    if baseline == "central":
+        base = dict(base, low=base["central"], high=base["central"])
+    elif baseline != "envelope":
+        raise ValueError(f"baseline must be 'envelope' or 'central', got {baseline!r}")
+    bound = readmission_bound(est, rep, base)
+    lopes = row(est, "lopes2017", "readmissions")
+    end = bound.iloc[1]
+    value = float(end["per_admission"] if denominators == "per_admission" else end["ratio"])
+    verdict = portugal_verdict(bound, lopes, denominators, common_scale, odds, rep["lopes_crude_readmission_control"] / 100)
+    return round(value, 3), verdict
+
+
+#: the figures the avoided events can be re-derived from
+AVOIDED_INPUTS = ("published", "rate_low", "rate_high", "monthly")
+
+
+def avoided_claim(yu: dict, outcome: str, inputs: str = "published") -> tuple[float, Verdict]:
+    """The avoided admissions (``outcome="admissions"``) or readmissions per year re-derived and
+    judged by the rubric's ``rederived`` rule against the paper's figure: from the published rate
+    (``"published"``, the chapter's), from either end of the rate's rounding range (``"rate_low"``:
+    the smaller reduction, ``"rate_high"``: the larger), or from the press release's monthly figure
+    times twelve (``"monthly"``)."""
+    from .verdicts import rederived
+
+    d = yu[outcome]
+    unit = published_unit(d["estimate"])
+    if inputs == "published":
+        value = d["per_year"]
+    elif inputs in ("rate_low", "rate_high"):
+        rate = abs(d["estimate"]) + (unit / 2 if inputs == "rate_high" else -unit / 2)
+        value = annualise(rate, yu["patients"])
+    elif inputs == "monthly":
+        value = 12 * d["per_month_reported"]
+    else:
+        raise ValueError(f"inputs must be one of {AVOIDED_INPUTS}, got {inputs!r}")
+    return round(float(value), 1), rederived(d["per_year_reported"], float(value))
+
+
+def pvalues_claim(yu: dict, scale: str = "z", se_from: str = "interval") -> tuple[float, Verdict]:
+    """The published p-values against those implied by the published intervals (normal theory),
+    both outcomes judged by the rubric's ``rederived`` rule and combined with ``all_of``. ``scale``:
+    compare |z| (the chapter's: rounding distorts it less) or the p-values themselves; ``se_from``:
+    the standard error from the whole interval (the chapter's) or from its lower or upper half
+    alone (the intervals are not exactly symmetric). Returns the admissions p implied (two
+    significant figures) and the verdict."""
+    from .verdicts import all_of, rederived
+
+    parts, p_adm = [], None
+    for key in ("admissions", "readmissions"):
+        d = yu[key]
+        if se_from == "interval":
+            se = d["se"]
+        elif se_from == "lower":
+            se = (d["estimate"] - d["ci_low"]) / Z975
+        elif se_from == "upper":
+            se = (d["ci_high"] - d["estimate"]) / Z975
+        else:
+            raise ValueError(f"se_from must be 'interval', 'lower' or 'upper', got {se_from!r}")
+        z = abs(d["estimate"]) / se
+        p = p_from_estimate(d["estimate"], se)
+        if scale == "z":
+            parts.append(rederived(d["z_reported"], z))
+        elif scale == "p":
+            parts.append(rederived(d["p_reported"], p))
+        else:
+            raise ValueError(f"scale must be 'z' or 'p', got {scale!r}")
+        if p_adm is None:
+            p_adm = p
+    return float(f"{p_adm:.2g}"), all_of(*parts)
+
+
+def reduction_claim(yu: dict, outcomes: str = "both") -> tuple[float, Verdict]:
+    """'A modest reduction in admissions or readmissions', judged by the rubric's ``reported_effect``
+    rule on each outcome's interval at the rubric's ``interval_level`` (the published interval at its
+    own level; at another level, the normal interval with the standard error the published one implies),
+    combined with ``all_of``. ``outcomes``: "both" (the chapter's), "admissions" or "readmissions"."""
+    from . import rubric
+    from .verdicts import all_of, reported_effect
+
+    level = float(rubric.param("reported_effect", "interval_level"))
+    keys = {"both": ("admissions", "readmissions"), "admissions": ("admissions",), "readmissions": ("readmissions",)}
+    if outcomes not in keys:
+        raise ValueError(f"outcomes must be one of {tuple(keys)}, got {outcomes!r}")
+    parts = []
+    for key in keys[outcomes]:
+        d = yu[key]
+        if math.isclose(level, PUBLISHED_LEVEL):
+            lo, hi = d["ci_low"], d["ci_high"]
+        else:
+            half = float(stats.norm.ppf(0.5 + level / 2)) * d["se"]
+            lo, hi = d["estimate"] - half, d["estimate"] + half
+        parts.append(reported_effect(0, lo, hi, "reduction"))
+    return yu[keys[outcomes][0]]["estimate"], all_of(*parts)
 
 
 def forest_chart(table: pd.DataFrame, pooled: dict | None, scale: str, outcome_label: str):

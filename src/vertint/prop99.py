@@ -87,6 +87,36 @@ def placebo_summary(table: pd.DataFrame, treated: str = "California", multiple: 
             "gap_p": gap_rank / len(kept)}
 
 
+#: The statistics California can be ranked by among the placebos: the ratio of post- to pre-period
+#: MSPE over every state (Abadie et al.'s Figure 8), or the mean post-period gap (most negative = 1)
+#: over every state or over those whose pre-period MSPE is at most 20, 5 or 2 times California's
+#: (their Figures 4 to 7).
+PLACEBO_STATISTICS = {"ratio": None, "gap_all": None, "gap_20x": 20.0, "gap_5x": 5.0, "gap_2x": PREFIT_MULTIPLE}
+
+
+def placebo_rank(table: pd.DataFrame, statistic: str = "ratio", treated: str = "California") -> dict:
+    """California's rank (1 = most extreme) and permutation p-value under one of
+    :data:`PLACEBO_STATISTICS`, among the states the statistic keeps."""
+    if statistic not in PLACEBO_STATISTICS:
+        raise ValueError(f"statistic must be one of {tuple(PLACEBO_STATISTICS)}, got {statistic!r}")
+    me = table.loc[table["state"] == treated].iloc[0]
+    if statistic == "ratio":
+        rank, kept = int(me["rank"]), len(table)
+    else:
+        multiple = PLACEBO_STATISTICS[statistic]
+        pool = table if multiple is None else table[table["mspe_pre"] <= multiple * me["mspe_pre"]]
+        rank, kept = int((pool["gap_post"] <= me["gap_post"]).sum()), len(pool)
+    return {"statistic": statistic, "rank": rank, "n": kept, "p": rank / kept}
+
+
+def placebo_verdict(published_rank: float, rank: int, statistic: str = "ratio"):
+    """The rubric's ``equals`` rule on California's rank (the placebo claim's verdict)."""
+    from . import verdicts
+
+    what = "California's rank by post/pre MSPE ratio" if statistic == "ratio" else f"California's rank by post-period gap ({statistic})"
+    return verdicts.relabel(verdicts.equals(float(published_rank), float(rank)), what)
+
+
 # --------------------------------------------------------------------------- synthetic DiD
 
 
@@ -137,13 +167,14 @@ def _collapsed(Y: np.ndarray, N0: int, T0: int) -> np.ndarray:
 
 def sdid(Y: np.ndarray, N0: int, T0: int, method: str = "sdid", zeta_omega: float | None = None,
          zeta_lambda: float | None = None, min_decrease: float | None = None,
-         omega0: np.ndarray | None = None, lambda0: np.ndarray | None = None) -> dict:
+         omega0: np.ndarray | None = None, lambda0: np.ndarray | None = None, sparsify: bool = True) -> dict:
     """Synthetic difference in differences (``method="sdid"``), and with the same code the synthetic
     control (``"sc"``) and difference-in-differences (``"did"``) estimators of Arkhangelsky et al.
     (2021), as the synthdid R package defines them. ``Y``: units × periods, controls first.
 
     The regularisation (``zeta_*``), the stopping rule and starting weights default to the package's;
-    its placebo standard error re-estimates with the original fit's values, which can be passed in."""
+    its placebo standard error re-estimates with the original fit's values, which can be passed in.
+    ``sparsify=False`` stops after the first 100 iterations, as the package does with ``sparsify = NULL``."""
     N, T = Y.shape
     N1, T1 = N - N0, T - T0
     noise = float(np.std(np.diff(Y[:N0, :T0], axis=1), ddof=1))
@@ -157,14 +188,16 @@ def sdid(Y: np.ndarray, N0: int, T0: int, method: str = "sdid", zeta_omega: floa
             zo = (N1 * T1) ** 0.25 * noise if zeta_omega is None else zeta_omega
             zl = 1e-6 * noise if zeta_lambda is None else zeta_lambda
             lam = _sc_weight_fw(Yc[:N0, :], zl, True, lambda0, min_dec, 100)
-            lam = _sc_weight_fw(Yc[:N0, :], zl, True, _sparsify(lam), min_dec, 10_000)
+            if sparsify:
+                lam = _sc_weight_fw(Yc[:N0, :], zl, True, _sparsify(lam), min_dec, 10_000)
             intercept = True
         elif method == "sc":
             zo, zl, lam, intercept = 1e-6 * noise, 0.0, np.zeros(T0), False
         else:
             raise ValueError(f"unknown method {method!r}")
         omega = _sc_weight_fw(Yc[:, :T0].T, zo, intercept, omega0, min_dec, 100)
-        omega = _sc_weight_fw(Yc[:, :T0].T, zo, intercept, _sparsify(omega), min_dec, 10_000)
+        if sparsify:
+            omega = _sc_weight_fw(Yc[:, :T0].T, zo, intercept, _sparsify(omega), min_dec, 10_000)
     left = np.concatenate([-omega, np.full(N1, 1.0 / N1)])
     right = np.concatenate([-lam, np.full(T1, 1.0 / T1)])
     return {"estimate": float(left @ Y @ right), "omega": omega, "lambda": lam, "noise_level": noise,
@@ -203,6 +236,45 @@ def prop99_sdid(panel: pd.DataFrame | None = None, published: pd.DataFrame | Non
         "n_controls": N0, "years_pre": (int(panel.index[0]), int(panel.index[T0 - 1])),
         "years_post": (int(panel.index[T0]), int(panel.index[-1])),
     }
+
+
+def prop99_matrix(panel: pd.DataFrame | None = None, treated: str = "California") -> tuple[np.ndarray, int, int, list[str]]:
+    """The panel as synthdid wants it: units × years with the controls first, N0, T0 and the units."""
+    panel, T0 = _split(prop99_panel() if panel is None else panel)
+    units = [c for c in panel.columns if c != treated] + [treated]
+    return panel[units].to_numpy().T, len(units) - 1, T0, units
+
+
+#: Three implementations of the outcome-only synthetic control for California: pysyncon (the
+#: chapter's, :func:`vertint.synth.prop99`), this book's batch solver run to convergence, and the
+#: synthdid transcription's ``sc`` (which adds the package's tiny ridge penalty).
+SC_IMPLEMENTATIONS = ("pysyncon", "batch", "synthdid")
+
+
+def sc_estimate_by(implementation: str, panel: pd.DataFrame | None = None, iters: int = 2_000) -> float:
+    """California's synthetic-control estimate (1989-2000 mean gap) by one of :data:`SC_IMPLEMENTATIONS`.
+    One problem converges in far fewer iterations of the batch solver than the placebos' 39 together."""
+    from .synth import prop99, sc_estimate, sc_problem, sc_weights_batch
+
+    if implementation == "pysyncon":
+        return float(prop99(panel)["estimate"])
+    Y, N0, T0, _ = prop99_matrix(panel)
+    if implementation == "synthdid":
+        return float(sdid(Y, N0, T0, "sc")["estimate"])
+    if implementation == "batch":
+        X, y = Y[:N0].T, Y[N0]  # years × donors, years
+        G, B = sc_problem(X[None, :T0, :], y[None, None, :T0])
+        w = sc_weights_batch(G, B, iters=iters)[0, 0]
+        return float(sc_estimate(y, X, T0, w)["att"])
+    raise ValueError(f"implementation must be one of {SC_IMPLEMENTATIONS}, got {implementation!r}")
+
+
+def sdid_estimate(sparsify: bool = True, panel: pd.DataFrame | None = None) -> float:
+    """The SDID point estimate as the synthdid package computes it (``sparsify=True``, the chapter's)
+    or with the package's ``sparsify = NULL`` (the weights of its first pass, no sparsification, as
+    in the paper's Algorithm 1)."""
+    Y, N0, T0, _ = prop99_matrix(panel)
+    return float(sdid(Y, N0, T0, "sdid", sparsify=sparsify)["estimate"])
 
 
 def placebo_se_draws(placebo: np.ndarray, reps: int = 200, draws: int = 5000, seed: int = 99) -> dict:

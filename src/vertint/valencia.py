@@ -16,6 +16,9 @@ Everything here works from the published, abstract-level figures vendored in ``d
   Permanente and NHS cost comparison under the published adjustments, on both bases of "within 10%",
   and how its conclusion turns on them.
 - :func:`international_table` / :func:`merging_verdict`: the other countries and what transfers.
+- :func:`no_better_claim`, :func:`integrated_verdict`, :func:`withdrawn_verdict`, :func:`merging_verdict`
+  and :func:`kaiser_claim` are what the chapter emits; the robustness grid
+  (:mod:`vertint.specs.valencia`) calls the same functions with other declared choices.
 
 Verdicts returned here are :class:`vertint.verdicts.Verdict` objects made by rules, never typed.
 """
@@ -421,6 +424,14 @@ def no_better_verdict(level: SignTest, change: SignTest) -> Verdict:
     return verdicts.all_of(*parts)
 
 
+def no_better_claim(counts: dict, tie_handling: str) -> tuple[float, Verdict]:
+    """The claim as the chapter emits it: the one-sided sign-test p that Alzira improved more than its
+    peers under ``tie_handling`` (three significant figures) and :func:`no_better_verdict` on the
+    2015 levels and that change."""
+    change = change_test(counts, tie_handling)
+    return float(f"{change.p_better:.3g}"), no_better_verdict(level_test(counts), change)
+
+
 # --------------------------------------------------------------------------- what the counts rule out
 
 
@@ -644,6 +655,44 @@ def event_verdict(tl: pd.DataFrame, event: str, years: tuple[int, int] | None = 
     return verdicts.dated_event(repr(event), [(int(y), k) for y, k in zip(rows["year"], rows["kind"])], years)
 
 
+#: Two datings of the start of integrated (hospital and primary) care under one provider: the
+#: re-tender that added primary care (the Observatory, the press), or the reversion paper's, which
+#: says the concession covered hospital and primary care from the start (the only peer-reviewed
+#: source that dates it).
+INTEGRATION_DATINGS = ("retender", "reversion_paper")
+
+
+def integrated_verdict(tl: pd.DataFrame, dating: str = "retender", years: tuple[int, int] = EARLY_2000S) -> Verdict:
+    """'A single provider was contracted in the early 2000s to provide integrated access': the
+    rubric's ``dated_event`` rule on the rows that date integrated care under ``dating``."""
+    if dating == "retender":
+        return event_verdict(tl, "primary_care_added", years)
+    if dating == "reversion_paper":
+        rows = tl[(tl["event"] == "hospital_concession") & (tl["kind"] == "peer-reviewed")].dropna(subset=["year"])
+        return verdicts.dated_event("'integrated concession (as the reversion paper dates it)'",
+                                    [(int(y), k) for y, k in zip(rows["year"], rows["kind"])], years)
+    raise ValueError(f"dating must be one of {INTEGRATION_DATINGS}, got {dating!r}")
+
+
+#: Two readings of "withdrawn": the concession ended and reverted to public provision (however it
+#: ended), or the integrated contract was ended before its term.
+WITHDRAWN_READINGS = ("ended", "ended_early")
+
+
+def withdrawn_verdict(tl: pd.DataFrame, reading: str = "ended") -> Verdict:
+    """'The contract has since been withdrawn': the rubric's ``dated_event`` rule on the reversion
+    (``reading="ended"``), or on an early end of the integrated contract, i.e. a rescission dated
+    at or after primary care was added (``"ended_early"``)."""
+    if reading == "ended":
+        return event_verdict(tl, "reversion")
+    if reading == "ended_early":
+        start = event_year(tl, "primary_care_added")
+        rows = tl[(tl["event"] == "contract_rescinded") & (tl["year"] >= start)].dropna(subset=["year"])
+        return verdicts.dated_event("'early end of the integrated contract'",
+                                    [(int(y), k) for y, k in zip(rows["year"], rows["kind"])])
+    raise ValueError(f"reading must be one of {WITHDRAWN_READINGS}, got {reading!r}")
+
+
 # --------------------------------------------------------------------------- the evidence grades
 
 
@@ -741,6 +790,14 @@ def costs_similar_verdict(table: pd.DataFrame, adjustment: str, within: float) -
     return verdicts.relabel(v, COST_LABELS[adjustment])
 
 
+def kaiser_claim(table: pd.DataFrame, adjustment: str, within: float) -> tuple[str, Verdict]:
+    """The Kaiser claim as the chapter emits it: the gap as a percentage of Kaiser's and of the NHS's
+    cost under ``adjustment`` ("9.6; 10.6") and :func:`costs_similar_verdict`."""
+    v = costs_similar_verdict(table, adjustment, within)
+    row = table.set_index("adjustment").loc[adjustment]
+    return f"{float(row['gap_share_of_kaiser']) * 100:.1f}; {abs(float(row['gap_share_of_nhs'])) * 100:.1f}", v
+
+
 def kaiser_bases_table(table: pd.DataFrame, within: float) -> pd.DataFrame:
     """Every adjustment with the gap as a share of each figure, and what the rubric's
     ``within_share`` rule makes of the claim's margin on that basis (both bases must hold)."""
@@ -804,24 +861,37 @@ def international_display(intl: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def merging_verdict(intl: pd.DataFrame) -> Verdict:
+#: Which forms of a programme count as "merging": a change of ownership or contract that puts
+#: general practice and hospital care under one organisation (the chapter's), that without an
+#: insurer owning its providers (Kaiser), or that plus joint working without a change of ownership.
+MERGING_READINGS = {
+    "ownership": MERGING_FORMS,
+    "provider_only": ("single-provider contract", "public merger"),
+    "any_integration": MERGING_FORMS + ("inter-organisational", "co-location"),
+}
+
+
+def merging_verdict(intl: pd.DataFrame, forms: str = "ownership", unassessed: str = "not_shown") -> Verdict:
     """'Similar merging ... has happened in Spain, the US, New Zealand and Denmark': each named country
-    counts if any of its rows is a merger in form (single provider, public merger, integrated
-    insurer-provider); the rubric's ``named_places`` rule."""
+    counts if any of its rows is a merger in form (under ``forms``, one of :data:`MERGING_READINGS`);
+    the rubric's ``named_places`` rule. A named country whose only source we could not assess counts
+    as not shown (``unassessed="not_shown"``, the chapter's) or is left out of the claim (``"left_out"``)."""
+    if forms not in MERGING_READINGS:
+        raise ValueError(f"forms must be one of {tuple(MERGING_READINGS)}, got {forms!r}")
+    if unassessed not in ("not_shown", "left_out"):
+        raise ValueError(f"unassessed must be 'not_shown' or 'left_out', got {unassessed!r}")
     named = intl[intl["named_in_claim"].astype(bool)]
+    if unassessed == "left_out":
+        named = named[named["form"] != "not assessed"]
     by_country = named.groupby("country", sort=True)["form"].apply(list)
-    return verdicts.named_places({c: any(f in MERGING_FORMS for f in forms) for c, forms in by_country.items()},
+    return verdicts.named_places({c: any(f in MERGING_READINGS[forms] for f in fs) for c, fs in by_country.items()},
                                  "merger in form")
 
 
-# --------------------------------------------------------------------------- display helpers
-
-
-def glue_many(values: dict[str, tuple]) -> dict[str, str]:
-    """Glue several numbers at once: ``{key: (value, fmt)}``; returns the glued texts."""
-    from .nb import glue_text
-
-    return {key: glue_text(key, value, fmt) for key, (value, fmt) in values.items()}
+def merging_shown(intl: pd.DataFrame, forms: str = "ownership") -> str:
+    """The named countries where a merger in form was found (the claim's reproduced value)."""
+    hit = intl[intl["form"].isin(MERGING_READINGS[forms]) & intl["named_in_claim"].astype(bool)]
+    return ", ".join(sorted(hit["country"].unique()))
 
 
 # --------------------------------------------------------------------------- sentences that depend on parameters

@@ -1,0 +1,103 @@
+"""Spec functions of the admission-effects chapter (see :mod:`vertint.specs`).
+
+Each calls the package function the chapter's ``claims.emit`` cell calls, with the specification's
+choices; the rubric choices are applied around the call by :mod:`vertint.robustness`. The claims
+are judged on published documents (the studies, their press release, the Proposition 99 panel and
+papers), all dated before the claims, so the as-of figure is the published one. Estimates that cost
+time (the synthetic controls) are cached per process; verdicts are never cached, since they read
+the rubric.
+"""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+
+from .. import admissions as adm
+from .. import prop99, verdicts
+from ..robustness import Outcome, spec
+
+
+@lru_cache(maxsize=1)
+def _inputs():
+    est, rep = adm.estimates(), adm.reported()
+    return est, rep, adm.yu_rederivation(est, rep), adm.baseline_range(est, rep)
+
+
+@spec("admissions-avoided-admissions")
+def avoided_admissions(c: dict) -> Outcome:
+    value, verdict = adm.avoided_claim(_inputs()[2], "admissions", c["inputs"])
+    return Outcome(value, verdict)
+
+
+@spec("admissions-avoided-readmissions")
+def avoided_readmissions(c: dict) -> Outcome:
+    value, verdict = adm.avoided_claim(_inputs()[2], "readmissions", c["inputs"])
+    return Outcome(value, verdict)
+
+
+@spec("admissions-pvalues")
+def pvalues(c: dict) -> Outcome:
+    value, verdict = adm.pvalues_claim(_inputs()[2], c["scale"], c["se_from"])
+    return Outcome(value, verdict)
+
+
+@spec("admissions-wolverhampton-reduction")
+def wolverhampton_reduction(c: dict) -> Outcome:
+    value, verdict = adm.reduction_claim(_inputs()[2], c["outcomes"])
+    return Outcome(value, verdict)
+
+
+@spec("admissions-portugal-similar")
+def portugal_similar(c: dict) -> Outcome:
+    est, rep, _, base = _inputs()
+    value, verdict = adm.portugal_claim(est, rep, base, c["denominators"], c["baseline"], c["common_scale"], c["odds"])
+    return Outcome(value, verdict)
+
+
+@lru_cache(maxsize=1)
+def _panel():
+    from ..synth import prop99_panel
+
+    return prop99_panel()
+
+
+@cache
+def _sc(implementation: str) -> float:
+    return prop99.sc_estimate_by(implementation, _panel())
+
+
+@lru_cache(maxsize=1)
+def _published():
+    from ..synth import prop99_published
+
+    return prop99_published(), prop99.published_placebo()["value"]
+
+
+@spec("admissions-prop99-sc-check")
+def prop99_sc_check(c: dict) -> Outcome:
+    est = _sc(c["implementation"])
+    published = float(_published()[0].loc["sc", "estimate"])
+    return Outcome(round(est, 2), verdicts.method_check(published, est, "packs per capita"))
+
+
+@lru_cache(maxsize=1)
+def _placebo():
+    return prop99.placebo_in_space(_panel())
+
+
+@spec("admissions-prop99-placebo")
+def prop99_placebo(c: dict) -> Outcome:
+    r = prop99.placebo_rank(_placebo(), c["statistic"])
+    return Outcome(round(r["p"], 3), prop99.placebo_verdict(_published()[1]["rank"], r["rank"], c["statistic"]))
+
+
+@cache
+def _sdid(sparsify: bool) -> float:
+    return prop99.sdid_estimate(sparsify, _panel())
+
+
+@spec("admissions-prop99-sdid")
+def prop99_sdid(c: dict) -> Outcome:
+    est = _sdid(c["sparsify"])
+    published = float(_published()[0].loc["sdid", "estimate"])
+    return Outcome(round(est, 2), verdicts.method_check(published, est, "packs per capita"))
