@@ -168,6 +168,7 @@ def test_data_revision_flips_exactly_the_expected_verdict(repo):
     res = _cli("release", "0.2.0", "--date", "2026-12-01")
     assert res.exit_code == 0, res.output
     assert "1 verdict(s) changed, 0 claim(s) added, 0 removed" in res.output
+    assert "1 verdict changed, 0 claims added, 0 removed" in rel.changes_markdown(rel.load_releases(repo))
     second = json.loads((repo / "releases" / "0.2.0.json").read_text(encoding="utf-8"))
 
     diff = rel.compare(first, second)
@@ -303,7 +304,8 @@ def test_causes_rubric_code_and_claims_added_or_removed():
     cause = diff["changed"][0]["cause"]
     assert cause["data"] == [] and cause["code"] is None and cause["rubric"]["after"] == "r2"
     text = rel.changes_markdown([old, new], sections={"x": "sec-x"})
-    assert "changelog 2026-12-01: tolerance widened" in text
+    assert "its changelog entry of 2026-12-01 in `rubric/rubric.yml`: tolerance widened" in text
+    assert text.count("tolerance widened") == 1 and "rubric changed (`r1` to `r2`; changelog entry above)" in text
     assert "{ref}`x <sec-x>`" in text and "Claims added: `new` (supported)." in text
     assert "Claims removed: `gone`." in text
     # neither data nor rubric: the commit range

@@ -325,11 +325,8 @@ def cause_text(c: dict) -> str:
         else:
             parts.append(f"data file `{f['file']}` changed (sha256 {_short(f['before'])} to {_short(f['after'])})")
     if c["rubric"]:
-        r = c["rubric"]
-        entry = r.get("entry")
-        parts.append(f"rubric changed ({_short(r['before'])} to {_short(r['after'])})"
-                     + (f"; changelog {entry['date']}: {_cell(entry['change'])}" if entry else
-                        "; no changelog entry names the new hash"))
+        parts.append(f"rubric changed ({_short(c['rubric']['before'])} to {_short(c['rubric']['after'])}; "
+                     "changelog entry above)")
     if c["code"]:
         parts.append(f"no data file it reads and not the rubric: code or text in commits "
                      f"{_short(c['code']['before'])}..{_short(c['code']['after'])}")
@@ -342,6 +339,10 @@ def _cell(text) -> str:
 
 def _claim_ref(cid: str, sections: dict[str, str]) -> str:
     return f"{{ref}}`{cid} <{sections[cid]}>`" if cid in sections else f"`{cid}`"
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _counts(doc: dict) -> str:
@@ -359,9 +360,13 @@ def _section(doc: dict, prev: dict | None, sections: dict[str, str], heading: st
         out += [f"The first release: {len(doc['claims'])} claims ({_counts(doc)}).", ""]
         return out
     diff = compare(prev, doc)
-    n = len(diff["changed"])
-    out += [f"Against {prev['version']} ({prev['date']}): {n} verdict{'s' if n != 1 else ''} changed, "
-            f"{len(diff['added'])} claim(s) added, {len(diff['removed'])} removed.", ""]
+    out += [f"Against {prev['version']} ({prev['date']}): {_n(len(diff['changed']), 'verdict')} changed, "
+            f"{_n(len(diff['added']), 'claim')} added, {len(diff['removed'])} removed.", ""]
+    if prev.get("rubric_hash") != doc.get("rubric_hash"):
+        entry = doc.get("rubric_change")
+        out += [f"The rubric changed ({_short(prev.get('rubric_hash'))} to {_short(doc.get('rubric_hash'))}); "
+                + (f"its changelog entry of {entry['date']} in `rubric/rubric.yml`: {_cell(entry['change'])}"
+                   if entry else "no changelog entry in `rubric/rubric.yml` names the new hash."), ""]
     if diff["changed"]:
         out += ["| Claim | What changed | Cause |", "|---|---|---|"]
         for ch in diff["changed"]:
