@@ -145,6 +145,29 @@ def params(notebook: str = typer.Argument(..., help="Notebook name from runs.yml
     out.print(t)
 
 
+# --- releases (vertint.release) ---
+@app.command("release")
+def release_cmd(
+    version: str = typer.Argument(..., help="MAJOR.MINOR.PATCH, greater than the last release in releases/."),
+    date: Optional[str] = typer.Option(None, "--date", help="Release date YYYY-MM-DD (default: today)."),
+    notes: str = typer.Option("", "--notes", help="One line on what this release is (shown on the What changed page)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
+):
+    """Record the default book's last build as numbered release VERSION in releases/VERSION.json."""
+    from .release import make
+
+    try:
+        path, doc, diff = make(version, date=date, notes=notes, dry_run=dry_run)
+    except VertintError as exc:
+        _fail(exc)
+    against = (f"against the previous release: {len(diff['changed'])} verdict(s) changed, {len(diff['added'])} claim(s) "
+               f"added, {len(diff['removed'])} removed" if diff is not None else "the first release")
+    verb = "would write" if dry_run else "wrote"
+    console.print(f"{verb} releases/{path.name}: {doc['version']} ({doc['date']}), commit {str(doc['commit'])[:12]}, "
+                  f"{len(doc['claims'])} claims; {against}" + ("" if dry_run else "; commit it"), highlight=False)
+# --- end releases ---
+
+
 @data_app.command("refresh")
 def data_refresh(
     base_url: str = typer.Option("https://digital.nhs.uk", help="Site to read the publications from (tests use a local server)."),

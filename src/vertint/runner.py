@@ -597,12 +597,21 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None, gri
     except (OSError, ValueError) as exc:  # a page without its marker; a file that cannot be read or written
         why = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
         raise PageError(f"generating the book's pages: {' '.join(why.split())}") from exc
-    # page footer: commit and data-manifest hash
+    # --- releases (vertint.release): the What-changed page; its label opens the footer below ---
+    from . import release as release_mod
+
+    try:
+        release_mod.write_changes(stage_dir, records, variant)
+    except (OSError, ValueError) as exc:
+        raise PageError(f"generating the book's pages: {' '.join(str(exc).split())}") from exc
+    # --- end releases ---
+    # page footer: release, commit and data-manifest hash
     from . import data
 
     cfg_path = stage_dir / "_config.yml"
     cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
     footer = (
+        f'{release_mod.footer_label(root)}. '  # releases: "Release X.Y.Z (date)" or "Unreleased, after X.Y.Z"
         f'Built from commit <code>{_git_commit(root)}</code> with data manifest '
         f'<code>{data.manifest_hash()[:12]}</code>'
         + (f' (variant <code>{variant}</code>)' if variant else "")
