@@ -4,11 +4,13 @@ code under test."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from math import comb
 from pathlib import Path
 
 import pytest
+
 import yaml
 
 from vertint import data, verdicts
@@ -326,7 +328,9 @@ def test_every_claim_is_emitted_once_in_the_notebook():
     src = (ROOT / "notebooks" / "valencia.md").read_text(encoding="utf-8")
     for rec in reg:
         assert rec["id"].startswith("valencia-")
-        assert src.count(f'"{rec["id"]}"') == 1, rec["id"]
+        assert len(re.findall(r'claims\.emit\(\s*"' + re.escape(rec["id"]) + '"', src)) == 1, rec["id"]
+        declared = yaml.safe_load((ROOT / "rubric" / "choices" / "valencia.yml").read_text(encoding="utf-8"))["claims"]
+        assert src.count(f'robustness_panel("{rec["id"]}")') == (1 if rec["id"] in declared else 0), rec["id"]
         assert f"({rec['section']})=" in src
 
 

@@ -128,6 +128,11 @@ def load_choices(root: Path | None = None) -> dict[str, ClaimChoices]:
     from .runner import load_matrix
 
     root = root or paths.root()
+    files = [*sorted(choices_dir(root).glob("*.yml")), root / "runs.yml", rubric.path(root),
+             *sorted((root / "claims").glob("*.yml"))]
+    key = (str(root), tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists()))
+    if key in _CHOICES_CACHE:
+        return dict(_CHOICES_CACHE[key])
     reg = claims_mod.registry(root)
     runs = load_matrix(root)
     out: dict[str, ClaimChoices] = {}
@@ -166,7 +171,12 @@ def load_choices(root: Path | None = None) -> dict[str, ClaimChoices]:
             if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
                 _fail(rel, where, f"seed must be a non-negative integer, got {seed!r}")
             out[cid] = ClaimChoices(cid, chapter, parsed, max_specs, seed, str(spec.get("note", "")).strip(), rel)
-    return out
+    _CHOICES_CACHE.clear()
+    _CHOICES_CACHE[key] = out
+    return dict(out)
+
+
+_CHOICES_CACHE: dict[tuple, dict] = {}
 
 
 def _parse_choice(rel: str, cid: str, name, c, runs, chapter) -> Choice:
