@@ -2,8 +2,9 @@
 
 Each claim is judged by :func:`vertint.rwt_claims.judge`, the call the chapter makes, on the average
 effects of :func:`vertint.rwt_claims.effect` with the years published before the claim. Effects are
-cached per process by (outcome, last year, comparator set, undated take-overs), so a choice that
-only changes the judgement (the randomisation level) or picks among outcomes costs nothing more.
+cached per process by (outcome, last year, comparator set, undated take-overs), and each outcome's
+England panel by (outcome, last year), so a choice that only changes the judgement (the
+randomisation level) or picks among outcomes costs nothing more.
 Every specification uses the chapter's default number of re-assignments and seed (what the
 rubric's randomisation level needs: 199 re-assignments resolve p-values to 0.005).
 """
@@ -21,9 +22,16 @@ SEED = rwt.DEFAULT_SEED
 
 
 @lru_cache(maxsize=None)
+def _panel(outcome: str, last: str):
+    """The outcome's England panel (what :func:`vertint.rwt.study_panel` builds by default), built once
+    per process for every comparator set and dating of take-overs. Never modified by its users."""
+    return rwt.panel(outcome, last=last)
+
+
+@lru_cache(maxsize=None)
 def _effect(outcome: str, last: str, comparator: str, unknown: str, left_stays_treated: bool) -> dict:
     return rwt_claims.effect(outcome, last=last, n_reps=N_REPS, seed=SEED, comparator=comparator, unknown=unknown,
-                             left_stays_treated=left_stays_treated)
+                             left_stays_treated=left_stays_treated, pan=_panel(outcome, last))
 
 
 def _judge(claim_id: str, parts: list[tuple[str, str]], c: dict) -> Outcome:
