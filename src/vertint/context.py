@@ -87,8 +87,35 @@ def practice_counts(df: pd.DataFrame, site: str = RWT) -> pd.DataFrame:
 
 
 def count_sources(df: pd.DataFrame, site: str = RWT) -> list[str]:
-    """Source ids that give a practice count for ``site`` (the allowed values of the reference parameter)."""
-    return sorted(practice_counts(df, site)["source_id"].unique().tolist())
+    """Source ids that give a practice count for ``site`` (the allowed values of the reference
+    parameter besides ``as_of``); for Royal Wolverhampton also :data:`OFFICIAL`, the count of the
+    practices in the trust's own network in NHS Payments to General Practice (:func:`official_counts`)."""
+    ids = set(practice_counts(df, site)["source_id"])
+    if site == RWT:
+        ids.add(OFFICIAL)
+    return sorted(ids)
+
+
+#: the reference value for the official count (NHS Payments to General Practice, the trust's PCN)
+OFFICIAL = "nhs_payments"
+
+
+def official_counts(payments: pd.DataFrame) -> pd.DataFrame:
+    """Practices in the Royal Wolverhampton trust's own primary care network (``WOLVERHAMPTON RWT
+    PCN``) by financial year, from NHS Payments to General Practice (PCNs are recorded from
+    2019-20), in the shape of the site table's rows: ``period`` is the month the financial year ends
+    (the book dates a practice-level financial year by its end), ``source_kind`` is official.
+    Network membership is evidence of who runs a practice, not proof (see the rwt chapter)."""
+    from .rwt import RWT_PCN
+
+    p = payments[payments["pcn_code"].astype("string") == RWT_PCN]
+    g = p.groupby("year", sort=True)["practice_code"].nunique()
+    rows = [{"site": RWT, "source_id": OFFICIAL, "period": claims.fy_end(str(y)), "year": float(int(str(y)[:4]) + 1),
+             "measure": "practices", "value": float(n), "source_kind": "official",
+             "source_title": f"NHS Payments to General Practice {y} (practices in the trust's PCN)",
+             "source_url": "https://digital.nhs.uk/data-and-information/publications/statistical/nhs-payments-to-general-practice",
+             "quote": f"{n} practices with PCN code {RWT_PCN} in {y}", "fy": str(y)} for y, n in g.items()]
+    return pd.DataFrame(rows)
 
 
 def count_spread(df: pd.DataFrame, site: str = RWT) -> dict:
@@ -192,15 +219,20 @@ def patient_experience() -> pd.DataFrame:
     return data.load("context_patient_experience")
 
 
-def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, last_year: int | None) -> tuple[Verdict, dict]:
+def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, last_year: int | None,
+                     same_series: bool = False) -> tuple[Verdict, dict]:
     """The rubric's ``direction`` rule on the latest two published figures of one survey measure up to
     ``last_year`` (publication year; None = all). A change that crosses a series break can at most
-    partly support a direction (the rubric's rule on methodology breaks)."""
+    partly support a direction (the rubric's rule on methodology breaks). With ``same_series`` only
+    figures of the series of the latest one are compared (no change is read across a break)."""
     rows = df[(df["survey"] == survey) & (df["measure"] == measure)].sort_values("year")
     if last_year is not None:
         rows = rows[rows["published_year"] <= last_year]
+    if same_series and len(rows):
+        rows = rows[rows["series"] == rows["series"].iloc[-1]]
     if len(rows) < 2:
-        return not_reproducible(f"{survey} {measure}: fewer than two published figures"), {}
+        return not_reproducible(f"{survey} {measure}: fewer than two published figures"
+                                + (" in the latest series" if same_series else "")), {}
     a, b = rows.iloc[-2], rows.iloc[-1]
     v = verdicts.direction(float(b["value"]) - float(a["value"]), claimed)
     what = f"{measure.replace('_', ' ')}: {a['value']:g}% ({int(a['year'])}) to {b['value']:g}% ({int(b['year'])})"
@@ -211,15 +243,23 @@ def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, 
     return v, {"year": int(b["year"]), "what": what}
 
 
-def survey_claim(df: pd.DataFrame, claim_id: str, survey: str, measures: list[str], claimed: str) -> dict:
+SURVEY_PAIRS = ("latest_two", "same_series")
+
+
+def survey_claim(df: pd.DataFrame, claim_id: str, survey: str, measures: list[str], claimed: str,
+                 pair: str = "latest_two") -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: a survey trend claim judged as of its date,
-    and again on the latest figures."""
+    and again on the latest figures. ``pair``: the latest two figures (default; across a break at most
+    partly supported) or the latest two of the latest figure's series (never across a break)."""
+    if pair not in SURVEY_PAIRS:
+        raise ContextError(f"pair={pair!r}: choose one of {', '.join(SURVEY_PAIRS)}")
     upto = int(claims.seen_up_to(claim_id)[:4])
     latest = df[df["survey"] == survey].sort_values("year").iloc[-1]
     now_measures = sorted(set(df[(df["survey"] == survey) & (df["series"] == latest["series"])]["measure"]))
 
     def judge(ms: list[str], last_year: int | None) -> tuple[Verdict, str, list[int]]:
-        parts = [survey_direction(df, survey, m, claimed, last_year) for m in ms]
+        parts = [survey_direction(df, survey, m, claimed, last_year, same_series=pair == "same_series" and last_year is not None)
+                 for m in ms]
         v = verdicts.all_of(*[p for p, _ in parts]) if len(parts) > 1 else parts[0][0]
         return v, "; ".join(x["what"] for _, x in parts if x), [x["year"] for _, x in parts if x]
 
@@ -237,14 +277,23 @@ def survey_claim(df: pd.DataFrame, claim_id: str, survey: str, measures: list[st
 RWT_OWN_SOURCE = {"context-rwt-eight-practices": "hf2023", "context-rwt-nine-practices": "pulse2022"}
 
 
-def rwt_benchmark(df: pd.DataFrame, claim_id: str, reference: str) -> dict | None:
+def rwt_benchmark(df: pd.DataFrame, claim_id: str, reference: str, payments: pd.DataFrame | None = None) -> dict | None:
     """The count a Wolverhampton claim is judged against: with ``reference='as_of'`` the independent
-    dated count as it stood when the claim was made (:func:`count_as_of`); otherwise the named source."""
+    dated count as it stood when the claim was made (:func:`count_as_of`); with :data:`OFFICIAL` the
+    official count of the trust's network as it stood then, by the same rule (``payments`` defaults to
+    the vendored table); otherwise the named source."""
     if reference == "as_of":
         b = count_as_of(df, RWT, claims.seen_up_to(claim_id), exclude=(RWT_OWN_SOURCE[claim_id],))
         if b is not None:
             b["why"] = ("the independent dated count nearest the claim's date "
                         f"({'on or before it' if b['gap_months'] <= 0 else 'none earlier within the window; the next after it'})")
+        return b
+    if reference == OFFICIAL:
+        off = official_counts(data.load("practice_payments") if payments is None else payments)
+        b = count_as_of(off, RWT, claims.seen_up_to(claim_id))
+        if b is not None:
+            b["why"] = ("the official count nearest the claim's date (practices in the trust's network in NHS Payments to "
+                        "General Practice, the financial year dated by its end), chosen by the wolverhampton_reference parameter")
         return b
     row = df[(df["site"] == RWT) & (df["measure"] == "practices") & (df["source_id"] == reference)]
     if row.empty:
@@ -558,21 +607,45 @@ def trusts_trend(df: pd.DataFrame) -> dict:
             "after": int(census["value"]), "census": str(census["period"])}
 
 
-def trusts_claim(df: pd.DataFrame) -> dict:
-    """Keyword arguments for :func:`vertint.claims.emit`: 'some trusts are already playing a greater role'."""
+def trusts_claim(df: pd.DataFrame, measure: str = "trusts") -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit`: 'some trusts are already playing a greater role',
+    read as a rise in the trusts running practices (default) or in the practices they run."""
     t = trusts_trend(df)
+    if measure == "practices":
+        t["after"] = int(figure(df, ENGLAND, "practices", "sidhu2023"))
+    elif measure != "trusts":
+        raise ContextError(f"measure={measure!r}: choose 'trusts' or 'practices'")
     v = verdicts.direction(t["after"] - t["before"], "rise")
     return {"reproduced": {"value": f"{t['before']} → {t['after']}",
-                           "unit": f"trusts running practices, before {t['first_year']} → {t['census']}"},
+                           "unit": f"{'trusts running practices' if measure == 'trusts' else 'practices run by trusts'}, "
+                                   f"before {t['first_year']} → {t['census']}"},
             "verdict": v,
-            "as_of": {"date": t["census"], "figure": f"{t['after']} trusts",
+            "as_of": {"date": t["census"], "figure": f"{t['after']} {measure}",
                       "why": "the only national count, the peer-reviewed mapping at its census date, before the claim"}}
 
 
-def places_shown(df: pd.DataFrame) -> dict[str, bool]:
-    """For each place the long read names: does a dated or undated source show a site there running practices?"""
-    return {place: bool(((df["site"] == site) & df["measure"].isin(RUNNING_MEASURES) & (df["value"] > 0)).any())
-            for place, site in NAMED_PLACES.items()}
+def places_shown(df: pd.DataFrame, kinds: list[str] | None = None) -> dict[str, bool]:
+    """For each place the long read names: does a dated or undated source (of one of ``kinds``, if
+    given) show a site there running practices?"""
+    ok = df["measure"].isin(RUNNING_MEASURES) & (df["value"] > 0)
+    if kinds is not None:
+        ok &= df["source_kind"].isin(kinds)
+    return {place: bool(((df["site"] == site) & ok).any()) for place, site in NAMED_PLACES.items()}
+
+
+PLACES_EVIDENCE = ("any", "strong")
+
+
+def places_claim(df: pd.DataFrame, evidence: str = "any") -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` (without the caveat): the long read's named
+    places, each shown by any source (the ``named_places`` rule, the default) or, with
+    ``evidence="strong"``, only by a source of the kinds the rubric lets support a dated event alone."""
+    if evidence not in PLACES_EVIDENCE:
+        raise ContextError(f"evidence={evidence!r}: choose one of {', '.join(PLACES_EVIDENCE)}")
+    kinds = None if evidence == "any" else list(rubric.param("dated_event", "strong_kinds"))
+    shown = places_shown(df, kinds)
+    return {"reproduced": {"value": sum(shown.values()), "unit": f"of {len(shown)} named places with a site on file"},
+            "verdict": verdicts.named_places(shown, "an organisation running practices")}
 
 
 def event_years(df: pd.DataFrame, site: str, measure: str) -> list[tuple[int, str]]:
@@ -581,11 +654,18 @@ def event_years(df: pd.DataFrame, site: str, measure: str) -> list[tuple[int, st
     return [(int(y), str(k)) for y, k in zip(sel["year"], sel["source_kind"])]
 
 
-def visit_claim(df: pd.DataFrame, claim_id: str) -> dict:
+VISIT_DATING = {"visit": "dhsc_visits", "first_report": "dhsc_visits_reported"}
+
+
+def visit_claim(df: pd.DataFrame, claim_id: str, dated_by: str = "visit") -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: 'visited by officials last year', in two
-    parts: that the visit happened, and that it happened in the year before the claim's own year."""
+    parts: that the visit happened, and that it happened in the year before the claim's own year.
+    ``dated_by``: "visit" (the date the sources give the visit, the chapter's reading) or
+    "first_report" (the date it was first reported, which a writer relying on that report would use)."""
+    if dated_by not in VISIT_DATING:
+        raise ContextError(f"dated_by={dated_by!r}: choose one of {', '.join(VISIT_DATING)}")
     year = int(str(claims.registry()[claim_id]["made"])[:4]) - 1
-    dated = event_years(df, RWT, "dhsc_visits")
+    dated = event_years(df, RWT, VISIT_DATING[dated_by])
     v = verdicts.all_of(verdicts.dated_event("the officials' visit", dated),
                         verdicts.dated_event("the officials' visit", dated, (year, year)))
     reported = event_years(df, RWT, "dhsc_visits_reported")
@@ -594,18 +674,25 @@ def visit_claim(df: pd.DataFrame, claim_id: str) -> dict:
             "verdict": v}
 
 
-def workload_claim(appts: pd.DataFrame, claim_id: str) -> dict:
+WORKLOAD_COMPARISONS = ("both", "within_release", "calendar_year")
+
+
+def workload_claim(appts: pd.DataFrame, claim_id: str, comparison: str = "both", first_published: bool = False) -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: 'growing workload', read as appointments.
 
     As of the claim: (a) the same calendar months a year apart within one release and one coverage
     basis, first-published months excluded; (b) the last full year before the claim against the year
-    before, which crosses a release and coverage change, so at most partly supported."""
+    before, which crosses a release and coverage change, so at most partly supported. ``comparison``
+    keeps both (default) or only (a) ("within_release") or (b) ("calendar_year");
+    ``first_published`` keeps the months first published in a release (later revised upwards)."""
+    if comparison not in WORKLOAD_COMPARISONS:
+        raise ContextError(f"comparison={comparison!r}: choose one of {', '.join(WORKLOAD_COMPARISONS)}")
     upto = claims.seen_up_to(claim_id)
-    a = appts[(appts["month"] <= upto) & ~appts["first_published"].astype(bool)].copy()
+    a = appts[(appts["month"] <= upto) & (first_published | ~appts["first_published"].astype(bool))].copy()
     a["year"] = a["month"].str[:4].astype(int)
     a["mm"] = a["month"].str[5:]
     parts, figures = [], []
-    for (release, coverage), g in a.groupby(["release", "coverage"], sort=True):
+    for (release, coverage), g in (a.groupby(["release", "coverage"], sort=True) if comparison != "calendar_year" else ()):
         pairs = g.merge(g.assign(year=g["year"] - 1), on=["mm", "year"], suffixes=("", "_next"))
         if pairs.empty:
             continue
@@ -616,7 +703,7 @@ def workload_claim(appts: pd.DataFrame, claim_id: str) -> dict:
     last = int(upto[:4])
     shared = a[a["year"] == last]["mm"].pipe(set) & a[a["year"] == last - 1]["mm"].pipe(set)
     yr = a[a["mm"].isin(shared) & a["year"].isin([last - 1, last])].groupby("year")["appointments"].sum()
-    if len(yr) == 2:
+    if len(yr) == 2 and comparison != "within_release":
         change = float(yr[last] - yr[last - 1])
         parts.append(verdicts.across_break(verdicts.direction(change, "rise"), f"{last - 1} → {last}, same months"))
         figures.append(f"{yr[last] / yr[last - 1] - 1:+.1%} from {last - 1} to {last} ({len(shared)} months in both years, "
@@ -648,10 +735,16 @@ def mapping_census(df: pd.DataFrame) -> dict:
     return {"on": on, "year": f"{int(on[:4]) - 1}-{on[2:4]}", "trust_run": int(census["value"])}
 
 
-def separate_claim(df: pd.DataFrame, payments: pd.DataFrame) -> dict:
+def separate_claim(df: pd.DataFrame, payments: pd.DataFrame, trust_run: str = "practices") -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: 'GP practices are usually run separately
-    from hospitals', as the share of open practices that no trust ran at the national mapping's census."""
+    from hospitals', as the share of open practices that no trust ran at the national mapping's census.
+    ``trust_run``: count the mapping's practices (default) or its practice sites (branch surgeries
+    included: the largest reading of what trusts run)."""
     c = mapping_census(df)
+    if trust_run == "practice_sites":
+        c["trust_run"] = int(figure(df, ENGLAND, "practice_sites", "sidhu2023"))
+    elif trust_run != "practices":
+        raise ContextError(f"trust_run={trust_run!r}: choose 'practices' or 'practice_sites'")
     on, year = c["on"], c["year"]
     total = practices_open(payments, year, on)
     share = 1 - c["trust_run"] / total
@@ -686,17 +779,56 @@ def gp_per_10k_by_quintile(workforce: pd.DataFrame, year: str) -> pd.DataFrame:
     return out
 
 
-def deprivation_claim(workforce: pd.DataFrame, claim_id: str) -> dict:
+def gp_per_10k_by_group(workforce: pd.DataFrame, year: str, measure: str = "fte", groups: str = "quintiles",
+                        patients: str = "registered", payments: pd.DataFrame | None = None) -> pd.Series:
+    """Fully qualified GPs (``measure`` "fte" or "headcount") per 10,000 patients by deprivation group
+    (``groups``: the panel's quintiles, or deciles of the practices' IMD score, equal numbers of
+    practices; the last group is the most deprived) in the panel's financial ``year``. ``patients``:
+    the workforce file's registered patients, or the payments file's need-weighted (Carr-Hill) list for
+    the same practice and year (``payments``)."""
+    col = {"fte": "gp_fte", "headcount": "gp_hc"}.get(measure)
+    if col is None:
+        raise ContextError(f"measure={measure!r}: choose 'fte' or 'headcount'")
+    w = workforce[(workforce["year"] == year) & workforce["gp_fte"].notna() & workforce["imd_quintile"].notna()].copy()
+    if patients == "weighted":
+        pay = payments[payments["year"] == year][["practice_code", "weighted_patients"]]
+        w = w.merge(pay, on="practice_code", how="inner")
+        w = w[w["weighted_patients"] > 0]
+        w["denominator"] = w["weighted_patients"].astype(float)
+    elif patients == "registered":
+        w["denominator"] = w["total_patients"].astype(float)
+    else:
+        raise ContextError(f"patients={patients!r}: choose 'registered' or 'weighted'")
+    if groups == "quintiles":
+        w["group"] = w["imd_quintile"].astype(int)
+    elif groups == "deciles":
+        w["group"] = pd.qcut(w["imd_score"].rank(method="first"), 10, labels=False) + 1
+    else:
+        raise ContextError(f"groups={groups!r}: choose 'quintiles' or 'deciles'")
+    g = w.groupby("group", sort=True)[[col, "denominator"]].sum()
+    return g[col] / g["denominator"] * PER_PATIENTS
+
+
+def deprivation_claim(workforce: pd.DataFrame, claim_id: str, measure: str = "fte", groups: str = "quintiles",
+                      patients: str = "registered", payments: pd.DataFrame | None = None) -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: the premise of 'GP shortages in impoverished
     areas', as fewer GPs per patient in the most deprived quintile of practices than in the least,
-    in the latest panel year complete before the claim (and in the latest year, for *still true now*)."""
+    in the latest panel year complete before the claim (and in the latest year, for *still true now*).
+    The other arguments are the analytic choices of :func:`gp_per_10k_by_group` (the defaults are the
+    chapter's)."""
     then = claims.last_financial_year(claim_id)
-    latest = max(workforce["year"].unique())
+    years = set(workforce["year"].unique())
+    if patients == "weighted":
+        years &= set(payments["year"].unique())
+    latest = max(years)
+    what = "GP FTE" if measure == "fte" else "GPs (headcount)"
+    per = f"{'need-weighted ' if patients == 'weighted' else ''}patients"
+    band = "" if groups == "quintiles" else "; deciles"
 
     def judge(year):
-        q = gp_per_10k_by_quintile(workforce, year).set_index("quintile")["gp_fte_per_10k"]
+        q = gp_per_10k_by_group(workforce, year, measure, groups, patients, payments)
         gap = float(q.iloc[-1] - q.iloc[0])
-        text = f"{q.iloc[-1]:.2f} against {q.iloc[0]:.2f} GP FTE per {PER_PATIENTS:,} patients, most against least deprived ({year})"
+        text = f"{q.iloc[-1]:.2f} against {q.iloc[0]:.2f} {what} per {PER_PATIENTS:,} {per}, most against least deprived ({year}{band})"
         return verdicts.direction(gap, "fall"), text
 
     v_then, t_then = judge(then)
@@ -705,3 +837,77 @@ def deprivation_claim(workforce: pd.DataFrame, claim_id: str) -> dict:
             "verdict": v_then,
             "as_of": {"date": claims.fy_end(then), "figure": t_then, "why": "the latest financial year of the practice panel that ended before the claim"},
             "now": {"verdict": v_now, "date": claims.fy_end(latest), "note": t_now}}
+
+
+# --------------------------------------------------------------------------- claims judged by one call (notebook and spec functions)
+
+
+def equals_claim(claim_id: str, values, unit: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` (without the caveat) for a count or counts
+    read off a document: each published part (``published_parts``) against the reproduced value(s)
+    by the ``equals`` rule (``all_of`` over several parts)."""
+    vals = list(values) if isinstance(values, (list, tuple)) else [values]
+    pub = published_parts(claim_id) if len(vals) > 1 else [published(claim_id)]
+    if len(pub) != len(vals):
+        raise ContextError(f"claim {claim_id!r}: {len(pub)} published part(s), {len(vals)} reproduced")
+    parts = [verdicts.equals(p, r) for p, r in zip(pub, vals)]
+    return {"reproduced": {"value": "; ".join(str(v) for v in vals) if len(vals) > 1 else vals[0], "unit": unit},
+            "verdict": verdicts.all_of(*parts) if len(parts) > 1 else parts[0]}
+
+
+def symphony_claim(df: pd.DataFrame, claim_id: str, measure: str = "practices") -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` (without the caveat): the long read's '16
+    practices ... approximately 117,000' against Symphony's own evidence, its count of ``measure``
+    ("practices" or "contracts") and its patients (at the claim's own precision)."""
+    if measure not in ("practices", "contracts"):
+        raise ContextError(f"symphony_measure={measure!r}: use 'practices' or 'contracts'")
+    count = figure(df, SHS, measure, "shs_evidence")
+    pats = figure(df, SHS, "patients", "shs_evidence")
+    return {"reproduced": {"value": f"{count:,.0f}; {pats:,.0f}", "unit": f"{measure}; patients (Symphony's written evidence)"},
+            "verdict": verdicts.all_of(
+                verdicts.equals(figure(df, SHS, "practices", "hf2023"), count),
+                verdicts.rounds_to(figure(df, SHS, "patients", "hf2023"), pats, claims.precision(claim_id), "registered patients"))}
+
+
+SWINDON_MONTHS = ("calendar", "whole")
+
+
+def swindon_claim(df: pd.DataFrame, months: str = "calendar") -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` (without the caveat): two practices, with the
+    trust 'more than three years'. ``months``: calendar months from the take-on month to the hand-back
+    month (default), or the fewest whole months the two months allow (exact days are not published)."""
+    if months not in SWINDON_MONTHS:
+        raise ContextError(f"months={months!r}: choose one of {', '.join(SWINDON_MONTHS)}")
+    swi = swindon(df)
+    n = swi["months"] - (1 if months == "whole" else 0)
+    pub = swindon_published()
+    return {"reproduced": {"value": f"{swi['practices']}; {n}",
+                           "unit": f"practices; {'whole ' if months == 'whole' else ''}months with the trust ({swi['start']} to {swi['end']})"},
+            "verdict": verdicts.all_of(verdicts.equals(pub["practices"], swi["practices"]),
+                                       verdicts.at_least(pub["months"], n, "months from take-on to hand-back"))}
+
+
+WALES_BASES = ("patients", "share")
+
+
+def wales_claim(df: pd.DataFrame, claim_id: str, basis: str = "patients") -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` (without the caveat): the published '885%
+    increase' against the increase re-derived from the patient counts (default) or from the shares of
+    all patients (as published, to one decimal)."""
+    w = wales(df)
+    if basis == "patients":
+        pct = w["pct_increase"]
+    elif basis == "share":
+        pct = growth(w["share_before"], w["share_after"])["pct_increase"]
+    else:
+        raise ContextError(f"basis={basis!r}: choose one of {', '.join(WALES_BASES)}")
+    return {"reproduced": {"value": round(pct, 1), "unit": f"% increase, 2012-13 to 2017-18{'' if basis == 'patients' else ' (share of patients)'}"},
+            "verdict": verdicts.rederived(published(claim_id), pct)}
+
+
+def mapping_mean_claim(df: pd.DataFrame, claim_id: str) -> dict:
+    """Keyword arguments for :func:`vertint.claims.emit` (without the caveat): the mapping's mean
+    practices per trust, recomputed from its own counts, at the published precision."""
+    mp = mapping(df)
+    return {"reproduced": {"value": round(mp["mean"], 2), "unit": f"practices per trust ({mp['practices']} / {mp['trusts']})"},
+            "verdict": verdicts.equals(published(claim_id), round(mp["mean"], 1))}

@@ -43,6 +43,15 @@ def _text(avg: dict, outcome: str, last: str) -> str:
             f"randomisation p {avg['p_ri']:.2f}; {avg['n_treated_units']} practices; years to {last})")
 
 
+def judge(parts: list[tuple[str, str]], effects: dict[str, dict], last: str) -> tuple[Verdict, str]:
+    """The verdict and the reproduced text of a claim made of ``parts`` (outcome, claimed direction),
+    from the average effects of those outcomes (:func:`effect`) with the years up to ``last``: the one
+    call the chapter and the robustness grid (:mod:`vertint.specs.rwt`) both make."""
+    vs = [_verdict(effects[o], c, o) for o, c in parts]
+    v = verdicts.all_of(*vs) if len(vs) > 1 else vs[0]
+    return v, "; ".join(_text(effects[o], o, last) for o, _ in parts)
+
+
 def claim(claim_id: str, parts: list[tuple[str, str]], now: dict[str, dict], n_reps: int = 499,
           seed: int = rwt.DEFAULT_SEED, **choices) -> dict:
     """Keyword arguments for :func:`vertint.claims.emit`: each (outcome, claimed direction) in
@@ -50,10 +59,8 @@ def claim(claim_id: str, parts: list[tuple[str, str]], now: dict[str, dict], n_r
     by outcome) for *still true now?*."""
     last = claims.last_financial_year(claim_id)
     then = {o: effect(o, last=last, n_reps=n_reps, seed=seed, **choices) for o, _ in parts}
-    v_then = verdicts.all_of(*[_verdict(then[o], c, o) for o, c in parts]) if len(parts) > 1 else _verdict(then[parts[0][0]], parts[0][1], parts[0][0])
-    v_now = verdicts.all_of(*[_verdict(now[o], c, o) for o, c in parts]) if len(parts) > 1 else _verdict(now[parts[0][0]], parts[0][1], parts[0][0])
-    text_then = "; ".join(_text(then[o], o, last) for o, _ in parts)
-    text_now = "; ".join(_text(now[o], o, rwt.LAST_YEAR) for o, _ in parts)
+    v_then, text_then = judge(parts, then, last)
+    v_now, text_now = judge(parts, now, rwt.LAST_YEAR)
     return {"reproduced": {"value": text_then, "unit": "average effect of the trust taking a practice on (imputation event study)"},
             "verdict": v_then,
             "as_of": {"date": claims.fy_end(last), "figure": text_then,

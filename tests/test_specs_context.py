@@ -1,0 +1,159 @@
+"""The context chapter's robustness grid (rubric/choices/context.yml, vertint/specs/context.py):
+the default specification of every claim reproduces the locked ledger, the grid covers every
+data-decided claim of the chapter, and one non-default specification per claim with choices gives
+the value and verdict derived here by hand from the data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from vertint import claims, context, data, paths, robustness, rubric, verdicts
+
+CHAPTER = "context"
+
+
+@pytest.fixture(scope="module")
+def declared():
+    return {cid: cc for cid, cc in robustness.load_choices().items() if cc.chapter == CHAPTER}
+
+
+@pytest.fixture(scope="module")
+def lock():
+    doc = json.loads((paths.root() / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))
+    return {r["id"]: r for r in doc["claims"] if claims.registry()[r["id"]]["chapter"] == CHAPTER}
+
+
+def run(cid: str, declared, **choice) -> dict:
+    cc = declared[cid]
+    return robustness.evaluate(cid, {**cc.default, **choice}, cc)
+
+
+def test_grid_covers_every_data_decided_claim(declared, lock):
+    decided = {cid for cid, r in lock.items() if r["verdict"] != verdicts.NOT_REPRODUCIBLE}
+    assert set(declared) == decided
+    funcs = robustness.spec_functions([CHAPTER])
+    assert decided <= set(funcs)
+
+
+def test_default_specification_reproduces_the_lock(declared, lock):
+    for cid in declared:
+        got = run(cid, declared)
+        assert (got["verdict"], got["value"]) == (lock[cid]["verdict"], lock[cid]["reproduced"]), cid
+
+
+def test_claims_without_choices_say_why(declared):
+    for cid, cc in declared.items():
+        if not cc.choices:
+            assert cc.note, cid
+
+
+def test_strong_kinds_default_is_the_rubrics_list(declared):
+    c = {x.name: x for x in declared["context-pulse-dhsc-visit"].choices}["strong_kinds"]
+    assert [k.strip() for k in c.default.split(",")] == list(rubric.param("dated_event", "strong_kinds"))
+
+
+# --------------------------------------------------------------------------- hand-checked non-default specifications
+
+
+def _trust_pcn_practices(year: str) -> int:
+    pay = pd.read_csv(paths.root() / "data" / "practice_payments.csv", dtype=str)
+    return pay[(pay["pcn_code"] == "U20454") & (pay["year"] == year)]["practice_code"].nunique()
+
+
+@pytest.mark.parametrize("cid", ["context-rwt-eight-practices", "context-rwt-nine-practices"])
+def test_rwt_counts_against_the_official_count(cid, declared):
+    # the 2023 long read could see up to Dec 2022, the 2022 article up to Mar 2022: both see the
+    # 2021-22 payments year (dated March 2022) as the latest official count on or before the claim
+    got = run(cid, declared, reference="nhs_payments")
+    assert got["value"] == _trust_pcn_practices("2021-22") == 7
+    assert got["verdict"] == verdicts.NOT_SUPPORTED
+    assert run(cid, declared, reference="yu2020") == {"value": 10, "verdict": verdicts.NOT_SUPPORTED, "rule": "equals"}
+
+
+def test_official_counts_by_year():
+    off = context.official_counts(data.load("practice_payments")).set_index("fy")
+    for year in ("2019-20", "2020-21", "2021-22", "2022-23"):
+        assert off.loc[year, "value"] == _trust_pcn_practices(year)
+        assert off.loc[year, "period"] == f"{int(year[:4]) + 1}-03"
+    assert "nhs_payments" in context.count_sources(context.sites())
+
+
+def test_visit_dated_by_its_report_with_press_accepted(declared):
+    # first reported in 2022 (Pulse, March 2022), the year before the 2023 claim; press only
+    got = run("context-pulse-dhsc-visit", declared, dated_by="first_report", strong_kinds="peer-reviewed, official, press")
+    assert got["verdict"] == verdicts.SUPPORTED and got["value"] == "2022"
+    # dated by its report but press not enough: each part only partly
+    assert run("context-pulse-dhsc-visit", declared, dated_by="first_report")["verdict"] == verdicts.PARTLY
+
+
+def test_symphony_contracts(declared):
+    got = run("context-symphony-practices", declared, measure="contracts")
+    assert got["value"] == "16; 117,000" and got["verdict"] == verdicts.SUPPORTED
+
+
+def test_swindon_whole_months(declared):
+    # November 2019 to January 2023 is 38 calendar months; at least 37 whole months, still more than 36
+    got = run("context-swindon-handback", declared, months="whole")
+    assert got["value"] == "2; 37" and got["verdict"] == verdicts.SUPPORTED
+
+
+def test_named_places_with_strong_sources_only(declared):
+    # only Wolverhampton has a peer-reviewed (or official) source running practices (Yu et al. 2020)
+    got = run("context-hf-uk-range-of-models", declared, evidence="strong")
+    assert got["value"] == 1 and got["verdict"] == verdicts.PARTLY
+
+
+def test_wales_wider_band_and_share_basis(declared):
+    # 151,431 / 17,104 - 1 = 785.4%, 11.3% below 885: not within 10%, within 15%
+    assert run("context-wales-885", declared, partly_multiple=3.0)["verdict"] == verdicts.PARTLY
+    got = run("context-wales-885", declared, basis="share")
+    assert got["value"] == round((4.9 / 0.6 - 1) * 100, 1) == 716.7
+    assert got["verdict"] == verdicts.NOT_SUPPORTED
+
+
+def test_trusts_read_as_practices(declared):
+    got = run("context-hf-trusts-greater-role", declared, measure="practices")
+    assert got["value"] == "0 → 85" and got["verdict"] == verdicts.SUPPORTED
+
+
+def test_usually_separate_strictest(declared):
+    pay = pd.read_csv(paths.root() / "data" / "practice_payments.csv", dtype={"close_date": str})
+    p = pay[pay["year"] == "2020-21"]
+    open_ = ((p["registered_patients"] > 0) & ~(p["close_date"].notna() & (p["close_date"] <= "2021-03-31"))).sum()
+    got = run("context-nihr-usually-separate", declared, majority=0.9, trust_run="practice_sites")
+    assert got["value"] == round((1 - 116 / open_) * 100, 1)
+    assert got["value"] > 90 and got["verdict"] == verdicts.SUPPORTED
+
+
+def test_workload_within_release_only(declared):
+    appts = pd.read_csv(paths.root() / "data" / "workforce_appointments_monthly.csv", dtype=str)
+    a = appts.set_index("month")["appointments"].astype(float)
+    # the only same-month pairs in one release before 2020: Nov and Dec 2017 against Nov and Dec 2018
+    rise = (a["2018-11"] + a["2018-12"]) / (a["2017-11"] + a["2017-12"]) - 1
+    got = run("context-nihr-growing-workload", declared, comparison="within_release")
+    assert got["verdict"] == verdicts.SUPPORTED and got["value"].startswith(f"{rise:+.1%}")
+
+
+def test_booking_read_as_appointment_times(declared):
+    got = run("context-hf-harder-to-book", declared, measures="appointment_times")
+    assert got["value"] == "satisfied with appointment times: 67% (2021) to 55.2% (2022)"
+    assert got["verdict"] == verdicts.SUPPORTED
+
+
+def test_satisfaction_within_one_series_is_undecided(declared):
+    # before 2023 the online series had one figure (2021), so no comparison within one series
+    got = run("context-hf-satisfaction-falling", declared, pair="same_series")
+    assert got["verdict"] == verdicts.NOT_REPRODUCIBLE and got["value"] is None
+
+
+def test_deprivation_headcount(declared):
+    wf = pd.read_csv(paths.root() / "data" / "practice_workforce.csv")
+    w = wf[(wf["year"] == "2020-21") & wf["gp_fte"].notna() & wf["imd_quintile"].notna()]
+    g = w.groupby("imd_quintile")[["gp_hc", "total_patients"]].sum()
+    per = g["gp_hc"] / g["total_patients"] * 10_000
+    got = run("context-mip-deprived-shortages", declared, measure="headcount")
+    assert got["value"].startswith(f"{per.loc[5]:.2f} against {per.loc[1]:.2f} GPs (headcount)")
+    assert per.loc[5] < per.loc[1] and got["verdict"] == verdicts.SUPPORTED
