@@ -415,6 +415,14 @@ def compute(chapters: list[str] | None = None, executor: Executor | None = None,
                 for i in range(0, len(specs), CHUNK):
                     tasks.append((str(root), cid, specs[i:i + CHUNK]))
                     owners.append(cid)
+        # validate and load the chapters' data once here: forked workers inherit the parsed frames
+        from . import data
+        from .runner import load_matrix
+
+        runs = load_matrix(root)
+        for chapter, _ in todo:
+            for name in (runs[chapter].data if chapter in runs else []):
+                data.load(name)
         results = (executor or LocalExecutor()).map(_run_chunk, tasks)
         by_claim: dict[str, list] = {}
         for cid, res in zip(owners, results):
