@@ -178,29 +178,161 @@ def certainty_text(cert: dict) -> str:
     return f"**{cert['level']}**. Question: {cert['question']} Judgement: {start}{'; ' + steps if steps else ''}."
 
 
-def markdown(rec: dict, collapsed: bool = False) -> str:
+def anchor(claim_id: str) -> str:
+    """The HTML id of a claim's box in its chapter (the claim id, as docutils spells ids)."""
+    from docutils.nodes import make_id
+
+    return make_id(claim_id)
+
+
+def ledger_anchor(claim_id: str) -> str:
+    """The HTML id of a claim's row in the claims ledger."""
+    return "ledger-" + anchor(claim_id)
+
+
+def _robustness_line(rec: dict) -> str | None:
+    rob = rec.get("robustness")
+    if not rob or rob.get("label") == "not applicable":
+        return None
+    if rob.get("n_decided"):
+        share = f"the default verdict holds in {rob['default_share']:.0%} of {rob['n_decided']:,} decided specifications"
+    else:
+        share = "no specification decided the claim"
+    return f"**Robustness:** {rob['label']} ({share})  "
+
+
+def is_collapsed(box: str) -> bool:
+    """Whether a verdict box made by :func:`markdown` is folded (its class line names ``dropdown``)."""
+    for line in str(box).splitlines()[1:4]:
+        if line.startswith(":class:"):
+            return "dropdown" in line.split()
+    return False
+
+
+def markdown(rec: dict, collapsed: bool = False, ledger_url: str | None = None, cite: dict | None = None) -> str:
+    """The claim's verdict box (a MyST admonition whose anchor is the claim id).
+
+    ``ledger_url``: the URL of the claims ledger page relative to the chapter (adds a link to the
+    claim's row). ``cite``: ``{"text": ..., "bibtex": ...}`` from :func:`citation` (adds a folded
+    "Cite this claim" box). Both are known only when the book is staged (see vertint.pages)."""
     pub, rep = rec["published"], rec["reproduced"]
     css = "verdict-" + rec["verdict"].replace(" ", "-") + (" dropdown" if collapsed else "")
     cert = rec["certainty"]["level"]
     now = rec["now"]
+    body = [
+        f"> {rec['claim']}",
+        f"> — {rec['source']}, {rec['made']}",
+        "",
+        f"**Published:** {_fmt_value(pub['value'])} {pub['unit']}  ",
+        f"**Reproduced:** {_fmt_value(rep['value'])} {rep['unit']}  ",
+        f"**Fidelity:** {rec['verdict']} (rule `{rec['rule']}`): {rec['reason']}  ",
+        f"**Judged as of:** {rec['as_of']['date']}: {rec['as_of']['figure']} ({rec['as_of']['why']})  ",
+        f"**Still true now?** {now['verdict']} as of {now['date']}: {now['note']}  ",
+        f"**Certainty of the evidence:** {certainty_text(rec['certainty'])}  ",
+    ]
+    rob = _robustness_line(rec)
+    if rob:
+        body.append(rob)
+    body.append(f"**Caveat:** {rec['caveat']}")
+    if ledger_url:
+        body += ["", f'<a class="claim-ledger-link" href="{ledger_url}#{ledger_anchor(rec["id"])}">'
+                     f'This claim in the ledger</a>']
+    if cite:
+        body += ["", ":::{admonition} Cite this claim", ":class: dropdown claim-cite", "",
+                 "```text", cite["text"], "```", "", "```bibtex", cite["bibtex"], "```", ":::"]
+    fence = "````" if cite else "```"  # the citation holds fenced code blocks
     return "\n".join(
         [
-            f"```{{admonition}} Claim {rec['id']}: {rec['verdict']} · certainty: {cert}",
+            f"{fence}{{admonition}} Claim {rec['id']}: {rec['verdict']} · certainty: {cert}",
             f":class: verdict {css}",
+            f":name: {anchor(rec['id'])}",
             "",
-            f"> {rec['claim']}",
-            f"> — {rec['source']}, {rec['made']}",
-            "",
-            f"**Published:** {_fmt_value(pub['value'])} {pub['unit']}  ",
-            f"**Reproduced:** {_fmt_value(rep['value'])} {rep['unit']}  ",
-            f"**Fidelity:** {rec['verdict']} (rule `{rec['rule']}`): {rec['reason']}  ",
-            f"**Judged as of:** {rec['as_of']['date']}: {rec['as_of']['figure']} ({rec['as_of']['why']})  ",
-            f"**Still true now?** {now['verdict']} as of {now['date']}: {now['note']}  ",
-            f"**Certainty of the evidence:** {certainty_text(rec['certainty'])}  ",
-            f"**Caveat:** {rec['caveat']}",
-            "```",
+            *body,
+            fence,
         ]
     )
+
+
+def _bib_escape(text: str) -> str:
+    out = str(text)
+    for ch in "\\{}":
+        out = out.replace(ch, "")
+    for ch in "&%$#_":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def citation(rec: dict, book: dict) -> dict:
+    """How to cite one claim: ``{"text", "bibtex"}``, from ``book`` = {title, author, version,
+    date, url} (:func:`vertint.pages.book_meta`). No access date: the snippet is deterministic."""
+    url = book["base_url"] + claim_path(rec, book)
+    text = (f"{book['author']}. Claim {rec['id']}: \u201c{rec['claim']}\u201d ({rec['source']}, {rec['made']}). "
+            f"Verdict: {rec['verdict']}; certainty of the evidence: {rec['certainty']['level']}. "
+            f"In: {book['title']}, release {book['version']}, {book['date']}. {url}")
+    year = str(book["date"])[:4]
+    bib = "\n".join([
+        f"@misc{{vertint:{rec['id']},",
+        f"  title = {{Claim {rec['id']}: {_bib_escape(rec['verdict'])}}},",
+        f"  author = {{{{{_bib_escape(book['author'])}}}}},",
+        f"  howpublished = {{{_bib_escape(book['title'])}, release {_bib_escape(book['version'])}}},",
+        f"  year = {{{year}}},",
+        f"  url = {{{url}}},",
+        f"  note = {{Claim reviewed: {_bib_escape(rec['claim'])} ({_bib_escape(rec['source'])}, {rec['made']})}},",
+        "}",
+    ])
+    return {"text": text, "bibtex": bib}
+
+
+def claim_path(rec: dict, book: dict) -> str:
+    """The claim's URL path in the site (its chapter's page and its anchor)."""
+    return f"{book['pages'][rec['chapter']]}.html#{anchor(rec['id'])}"
+
+
+def claim_review(rec: dict, book: dict) -> dict:
+    """The schema.org ClaimReview of one claim (JSON-LD; checked against claims/claimreview.schema.json)."""
+    item = {"@type": "Claim", "author": {"@type": "Organization", "name": rec["source"]}}
+    if rec["made"] != "undated":
+        item["datePublished"] = rec["made"]
+    return {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "identifier": rec["id"],
+        "url": book["base_url"] + claim_path(rec, book),
+        "claimReviewed": rec["claim"],
+        "itemReviewed": item,
+        "author": {"@type": "Organization", "name": book["author"]},
+        "datePublished": book["date"],
+        "isPartOf": {"@type": "Book", "name": book["title"], "version": book["version"]},
+        "reviewRating": {"@type": "Rating", "alternateName": rec["verdict"], "ratingExplanation": rec["reason"]},
+    }
+
+
+def validate_claim_reviews(reviews: list[dict], root: Path | None = None) -> None:
+    """Check ClaimReview JSON-LD against ``claims/claimreview.schema.json`` and the rubric's verdict
+    words; the error names the claim and the field."""
+    import jsonschema
+
+    base = (root or paths.root()) / "claims"
+    schema = json.loads((base / "claimreview.schema.json").read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(reviews), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        where = list(e.path)
+        cid = reviews[where[0]].get("identifier", "?") if where and isinstance(where[0], int) else "?"
+        field_path = ".".join(str(p) for p in where[1:]) or "(review)"
+        raise ClaimError(f"ClaimReview JSON-LD: claim {cid!r}, field {field_path}: {e.message} (claims/claimreview.schema.json)")
+    words = set(rubric.load()["verdicts"])
+    for r in reviews:
+        if r["reviewRating"]["alternateName"] not in words:
+            raise ClaimError(f"ClaimReview JSON-LD: claim {r['identifier']!r}, field reviewRating.alternateName: "
+                             f"{r['reviewRating']['alternateName']!r} is not a verdict of rubric/rubric.yml")
+
+
+def jsonld_html(reviews: list[dict]) -> str:
+    """A ``<script type="application/ld+json">`` element holding ``reviews`` (safe inside HTML)."""
+    body = json.dumps(reviews, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    body = body.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    return f'<script type="application/ld+json">{body}</script>'
 
 
 class _ClaimDisplay:
