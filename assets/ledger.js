@@ -1,4 +1,7 @@
-/* Claims ledger page: filters, sorting and counts in the page, offline (issue 14).
+/* Claims ledger page: filters, sorting and counts in the page, offline (issue 14); and on each
+   chapter page, in every claim box, a link to its row in the ledger and a "Cite this claim"
+   snippet, drawn from the page's ClaimReview JSON-LD (the snippet exactly as
+   vertint.claims.citation writes it; tests/test_claimreview.py compares them).
    The table is complete without this script; the script shows the controls and, as they change,
    hides rows, re-sorts them and updates the counts (in the options and in the status line).
    Filters can be preset from the address: claims_ledger.html?verdict=supported&certainty=very+low */
@@ -129,8 +132,82 @@
     }
   }
 
+  /* ---------------------------------------------------------------- cite this claim */
+
+  function bib(text) {
+    return String(text).replace(/[\\{}]/g, "").replace(/([&%$#_])/g, "\\$1");
+  }
+
+  function citation(review, nodes) {
+    var author = (nodes[review.author["@id"]] || {}).name || "";
+    var book = nodes[review.isPartOf["@id"]] || {};
+    var item = review.itemReviewed || {};
+    var source = (item.author || {}).name || "";
+    var made = item.datePublished || "undated";
+    var verdict = review.reviewRating.alternateName;
+    var id = review.identifier;
+    var text = author + ". Claim " + id + ": \u201c" + review.claimReviewed + "\u201d (" + source + ", " + made + "). " +
+      "Verdict: " + verdict + ". In: " + book.name + ", release " + book.version + ", " + review.datePublished + ". " + review.url;
+    var bibtex = [
+      "@misc{vertint:" + id + ",",
+      "  title = {Claim " + id + ": " + bib(verdict) + "},",
+      "  author = {{" + bib(author) + "}},",
+      "  howpublished = {" + bib(book.name) + ", release " + bib(book.version) + "},",
+      "  year = {" + String(review.datePublished).slice(0, 4) + "},",
+      "  url = {" + review.url + "},",
+      "  note = {Claim reviewed: " + bib(review.claimReviewed) + " (" + bib(source) + ", " + made + ")},",
+      "}"
+    ].join("\n");
+    return { text: text, bibtex: bibtex };
+  }
+
+  function snippet(label, cls, body) {
+    var p = document.createElement("p");
+    p.className = "claim-cite-label";
+    p.textContent = label;
+    var pre = document.createElement("pre");
+    pre.className = cls;
+    pre.textContent = body;
+    return [p, pre];
+  }
+
+  function cite() {
+    Array.prototype.forEach.call(document.querySelectorAll('script[type="application/ld+json"]'), function (script) {
+      var doc;
+      try { doc = JSON.parse(script.textContent); } catch (e) { return; }
+      var graph = (doc && doc["@graph"]) || [];
+      var nodes = {};
+      var ledger = script.getAttribute("data-ledger");
+      graph.forEach(function (n) { if (n["@id"]) { nodes[n["@id"]] = n; } });
+      graph.forEach(function (review) {
+        if (review["@type"] !== "ClaimReview") { return; }
+        var box = document.getElementById(review.identifier);
+        if (!box || box.querySelector(".claim-cite")) { return; }
+        if (ledger) {
+          var p = document.createElement("p");
+          p.className = "claim-ledger-link";
+          var a = document.createElement("a");
+          a.href = ledger + "#ledger-" + review.identifier;
+          a.textContent = "Its row in the claims ledger";
+          p.appendChild(a);
+          box.appendChild(p);
+        }
+        var c = citation(review, nodes);
+        var details = document.createElement("details");
+        details.className = "claim-cite";
+        var summary = document.createElement("summary");
+        summary.textContent = "Cite this claim";
+        details.appendChild(summary);
+        snippet("Plain text", "cite-text", c.text).concat(snippet("BibTeX", "cite-bibtex", c.bibtex))
+          .forEach(function (el) { details.appendChild(el); });
+        box.appendChild(details);
+      });
+    });
+  }
+
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll(".vertint-ledger"), setup);
+    cite();
   }
 
   if (document.readyState === "loading") {

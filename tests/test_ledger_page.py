@@ -259,11 +259,9 @@ def test_write_generated_fills_pages_boxes_and_exports(tmp_path, records):
     boxes = [o["data"]["text/markdown"] for c in nb["cells"] for o in c.get("outputs", [])]
     assert len(boxes) == 3
     assert ":name: beta-one" in boxes[0]
-    assert 'href="../book/claims_ledger.html#ledger-beta-one"' in boxes[0]
-    assert ":::{admonition} Cite this claim" in boxes[0]
     assert "dropdown" in boxes[1].splitlines()[1] and "dropdown" not in boxes[0].splitlines()[1]  # collapsed kept
     assert nb["cells"][-1]["id"] == "vertint-claimreview"
-    assert 'type="application/ld+json"' in nb["cells"][-1]["source"]
+    assert '<script type="application/ld+json" data-ledger="../book/claims_ledger.html">' in nb["cells"][-1]["source"]
 
 
 def test_write_generated_stops_on_an_unknown_key_claim(tmp_path, records):

@@ -8,6 +8,7 @@ machine-readable record that the runner collects into ``_build/claims.json`` and
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -209,12 +210,13 @@ def is_collapsed(box: str) -> bool:
     return False
 
 
-def markdown(rec: dict, collapsed: bool = False, ledger_url: str | None = None, cite: dict | None = None) -> str:
+def markdown(rec: dict, collapsed: bool = False) -> str:
     """The claim's verdict box (a MyST admonition whose anchor is the claim id).
 
-    ``ledger_url``: the URL of the claims ledger page relative to the chapter (adds a link to the
-    claim's row). ``cite``: ``{"text": ..., "bibtex": ...}`` from :func:`citation` (adds a folded
-    "Cite this claim" box). Both are known only when the book is staged (see vertint.pages)."""
+    The box's link to its ledger row and its "Cite this claim" snippet are drawn in the browser
+    (assets/ledger.js) from the chapter page's ClaimReview JSON-LD (:func:`jsonld_html`), the
+    snippet exactly as :func:`citation` writes it: the data are on the page once, which keeps the
+    longest chapter under the page-size limit."""
     pub, rep = rec["published"], rec["reproduced"]
     css = "verdict-" + rec["verdict"].replace(" ", "-") + (" dropdown" if collapsed else "")
     cert = rec["certainty"]["level"]
@@ -234,21 +236,14 @@ def markdown(rec: dict, collapsed: bool = False, ledger_url: str | None = None, 
     if rob:
         body.append(rob)
     body.append(f"**Caveat:** {rec['caveat']}")
-    if ledger_url:
-        body += ["", f'<a class="claim-ledger-link" href="{ledger_url}#{ledger_anchor(rec["id"])}">'
-                     f'This claim in the ledger</a>']
-    if cite:
-        body += ["", ":::{admonition} Cite this claim", ":class: dropdown claim-cite", "",
-                 "```text", cite["text"], "```", "", "```bibtex", cite["bibtex"], "```", ":::"]
-    fence = "````" if cite else "```"  # the citation holds fenced code blocks
     return "\n".join(
         [
-            f"{fence}{{admonition}} Claim {rec['id']}: {rec['verdict']} · certainty: {cert}",
+            f"```{{admonition}} Claim {rec['id']}: {rec['verdict']} · certainty: {cert}",
             f":class: verdict {css}",
             f":name: {anchor(rec['id'])}",
             "",
             *body,
-            fence,
+            "```",
         ]
     )
 
@@ -263,19 +258,19 @@ def _bib_escape(text: str) -> str:
 
 
 def citation(rec: dict, book: dict) -> dict:
-    """How to cite one claim: ``{"text", "bibtex"}``, from ``book`` = {title, author, version,
-    date, url} (:func:`vertint.pages.book_meta`). No access date: the snippet is deterministic."""
+    """How to cite one claim: ``{"text", "bibtex"}``, from ``book`` (vertint.pages.book_meta: title,
+    author, release version and date, base URL, chapter pages). No access date: deterministic.
+    assets/ledger.js draws the same two snippets in each claim box from the page's JSON-LD (the
+    browser test checks that they agree)."""
     url = book["base_url"] + claim_path(rec, book)
     text = (f"{book['author']}. Claim {rec['id']}: \u201c{rec['claim']}\u201d ({rec['source']}, {rec['made']}). "
-            f"Verdict: {rec['verdict']}; certainty of the evidence: {rec['certainty']['level']}. "
-            f"In: {book['title']}, release {book['version']}, {book['date']}. {url}")
-    year = str(book["date"])[:4]
+            f"Verdict: {rec['verdict']}. In: {book['title']}, release {book['version']}, {book['date']}. {url}")
     bib = "\n".join([
         f"@misc{{vertint:{rec['id']},",
         f"  title = {{Claim {rec['id']}: {_bib_escape(rec['verdict'])}}},",
         f"  author = {{{{{_bib_escape(book['author'])}}}}},",
         f"  howpublished = {{{_bib_escape(book['title'])}, release {_bib_escape(book['version'])}}},",
-        f"  year = {{{year}}},",
+        f"  year = {{{str(book['date'])[:4]}}},",
         f"  url = {{{url}}},",
         f"  note = {{Claim reviewed: {_bib_escape(rec['claim'])} ({_bib_escape(rec['source'])}, {rec['made']})}},",
         "}",
@@ -288,51 +283,72 @@ def claim_path(rec: dict, book: dict) -> str:
     return f"{book['pages'][rec['chapter']]}.html#{anchor(rec['id'])}"
 
 
+AUTHOR_NODE = "#vertint-author"
+BOOK_NODE = "#vertint-book"
+
+
 def claim_review(rec: dict, book: dict) -> dict:
-    """The schema.org ClaimReview of one claim (JSON-LD; checked against claims/claimreview.schema.json)."""
+    """The schema.org ClaimReview node of one claim; its author and the book it is part of are the
+    graph's shared nodes (:func:`claim_reviews`)."""
     item = {"@type": "Claim", "author": {"@type": "Organization", "name": rec["source"]}}
     if rec["made"] != "undated":
         item["datePublished"] = rec["made"]
     return {
-        "@context": "https://schema.org",
         "@type": "ClaimReview",
         "identifier": rec["id"],
         "url": book["base_url"] + claim_path(rec, book),
         "claimReviewed": rec["claim"],
         "itemReviewed": item,
-        "author": {"@type": "Organization", "name": book["author"]},
+        "author": {"@id": AUTHOR_NODE},
+        "isPartOf": {"@id": BOOK_NODE},
         "datePublished": book["date"],
-        "isPartOf": {"@type": "Book", "name": book["title"], "version": book["version"]},
-        "reviewRating": {"@type": "Rating", "alternateName": rec["verdict"], "ratingExplanation": rec["reason"]},
+        "reviewRating": {"@type": "Rating", "alternateName": rec["verdict"]},
     }
 
 
-def validate_claim_reviews(reviews: list[dict], root: Path | None = None) -> None:
-    """Check ClaimReview JSON-LD against ``claims/claimreview.schema.json`` and the rubric's verdict
+def claim_reviews(records: list[dict], book: dict) -> dict:
+    """A chapter page's JSON-LD: one graph with the book's author, the book (title and release)
+    and a ClaimReview per claim (checked against claims/claimreview.schema.json)."""
+    return {"@context": "https://schema.org", "@graph": [
+        {"@type": "Organization", "@id": AUTHOR_NODE, "name": book["author"]},
+        {"@type": "Book", "@id": BOOK_NODE, "name": book["title"], "version": book["version"],
+         "author": {"@id": AUTHOR_NODE}},
+        *(claim_review(r, book) for r in records)]}
+
+
+def validate_claim_reviews(doc: dict, root: Path | None = None) -> None:
+    """Check a page's JSON-LD against ``claims/claimreview.schema.json`` and the rubric's verdict
     words; the error names the claim and the field."""
     import jsonschema
 
     base = (root or paths.root()) / "claims"
     schema = json.loads((base / "claimreview.schema.json").read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(reviews), key=lambda e: list(e.path))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=lambda e: [str(p) for p in e.path])
+    graph = doc.get("@graph") if isinstance(doc, dict) else None
     if errors:
         e = errors[0]
         where = list(e.path)
-        cid = reviews[where[0]].get("identifier", "?") if where and isinstance(where[0], int) else "?"
-        field_path = ".".join(str(p) for p in where[1:]) or "(review)"
+        cid = "?"
+        if len(where) >= 2 and where[0] == "@graph" and isinstance(where[1], int) and isinstance(graph, list):
+            cid = graph[where[1]].get("identifier", graph[where[1]].get("@id", "?"))
+            where = where[2:]
+        field_path = ".".join(str(p) for p in where) or "(node)"
         raise ClaimError(f"ClaimReview JSON-LD: claim {cid!r}, field {field_path}: {e.message} (claims/claimreview.schema.json)")
     words = set(rubric.load()["verdicts"])
-    for r in reviews:
-        if r["reviewRating"]["alternateName"] not in words:
-            raise ClaimError(f"ClaimReview JSON-LD: claim {r['identifier']!r}, field reviewRating.alternateName: "
-                             f"{r['reviewRating']['alternateName']!r} is not a verdict of rubric/rubric.yml")
+    for node in graph:
+        if node.get("@type") == "ClaimReview" and node["reviewRating"]["alternateName"] not in words:
+            raise ClaimError(f"ClaimReview JSON-LD: claim {node['identifier']!r}, field reviewRating.alternateName: "
+                             f"{node['reviewRating']['alternateName']!r} is not a verdict of rubric/rubric.yml")
 
 
-def jsonld_html(reviews: list[dict]) -> str:
-    """A ``<script type="application/ld+json">`` element holding ``reviews`` (safe inside HTML)."""
-    body = json.dumps(reviews, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def jsonld_html(doc: dict, ledger_url: str | None = None) -> str:
+    """A ``<script type="application/ld+json">`` element holding ``doc`` (safe inside HTML).
+    ``ledger_url``: the claims ledger page, relative to this page (``data-ledger``; the boxes' links
+    to their rows are made from it, to ``#ledger-<id>``)."""
+    body = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     body = body.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-    return f'<script type="application/ld+json">{body}</script>'
+    attr = f' data-ledger="{html.escape(ledger_url, quote=True)}"' if ledger_url else ""
+    return f'<script type="application/ld+json"{attr}>{body}</script>'
 
 
 class _ClaimDisplay:

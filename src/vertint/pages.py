@@ -372,8 +372,9 @@ def book_meta(config: dict, runs, root: Path | None = None) -> dict:
 
 def annotate_notebooks(stage_dir: Path, records: list[dict], runs, book: dict) -> int:
     """In the staged chapter notebooks, redraw each claim box from its final record (with the build's
-    robustness, a link to its ledger row and its citation), and add the chapter's ClaimReview
-    JSON-LD as a last cell. Returns the number of boxes redrawn."""
+    robustness), and add the chapter's ClaimReview JSON-LD as a last cell, from which
+    assets/ledger.js draws each box's link to its ledger row and its citation. Returns the number
+    of boxes redrawn."""
     from . import claims as claims_mod
 
     by_id = {r["id"]: r for r in records}
@@ -395,17 +396,17 @@ def annotate_notebooks(stage_dir: Path, records: list[dict], runs, book: dict) -
                 rec = by_id.get(rec["id"], rec)
                 box = output["data"].get("text/markdown", "")
                 collapsed = claims_mod.is_collapsed("".join(box) if isinstance(box, list) else box)
-                output["data"]["text/markdown"] = claims_mod.markdown(
-                    rec, bool(collapsed), ledger_url=ledger, cite=claims_mod.citation(rec, book))
-                reviews.append(claims_mod.claim_review(rec, book))
+                output["data"]["text/markdown"] = claims_mod.markdown(rec, collapsed)
+                reviews.append(rec)
                 done += 1
         if reviews:
+            doc = claims_mod.claim_reviews(reviews, book)
             try:
-                claims_mod.validate_claim_reviews(reviews)
+                claims_mod.validate_claim_reviews(doc)
             except claims_mod.ClaimError as exc:
                 raise GeneratedPageError(f"{run.path}: {exc}") from None
             nb["cells"].append({"cell_type": "markdown", "id": "vertint-claimreview", "metadata": {},
-                                "source": "```{raw} html\n" + claims_mod.jsonld_html(reviews) + "\n```\n"})
+                                "source": "```{raw} html\n" + claims_mod.jsonld_html(doc, ledger) + "\n```\n"})
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return done
 
