@@ -265,7 +265,7 @@ def ledger_markdown(records: list[dict], chapters: dict[str, str], pages: dict[s
          '<table class="ledger-table">',
          '<caption>The claims ledger: one row per claim</caption>',
          '<thead><tr><th scope="col">Claim</th><th scope="col">Asserted (source, date)</th>'
-         '<th scope="col">Published</th><th scope="col">Reproduced (as of)</th>'
+         '<th scope="col">Published and reproduced</th>'
          '<th scope="col">Verdict: fidelity; certainty; still true now?</th><th scope="col">Robustness</th></tr></thead>',
          '<tbody>']
     i = 0
@@ -285,8 +285,9 @@ def ledger_markdown(records: list[dict], chapters: dict[str, str], pages: dict[s
                 f'<td data-label="Claim"><a class="ledger-claim" href="{_e(href)}">{_e(r["id"])}</a>'
                 f'<span class="ledger-chapter">{_e(chapters.get(chapter, chapter))}</span></td>'
                 f'<td data-label="Asserted">\u201c{_e(r["claim"])}\u201d <span class="ledger-source">({_e(r["source"])}, {_e(r["made"])})</span></td>'
-                f'<td data-label="Published">{_e(_fmt_value(pub["value"]))} {_e(pub["unit"])}</td>'
-                f'<td data-label="Reproduced">{_e(_fmt_value(rep["value"]))} {_e(rep["unit"])} (as of {_e(r["as_of"]["date"])})</td>'
+                f'<td data-label="Published and reproduced"><span class="ledger-k">Published:</span> '
+                f'{_e(_fmt_value(pub["value"]))} {_e(pub["unit"])}<br><span class="ledger-k">Reproduced:</span> '
+                f'{_e(_fmt_value(rep["value"]))} {_e(rep["unit"])} (as of {_e(r["as_of"]["date"])})</td>'
                 f'<td data-label="Verdict"><span class="vbadge v-{_e(r["verdict"].replace(" ", "-"))}">{_e(r["verdict"])}</span>; '
                 f'certainty {_e(r["certainty"]["level"])}; now {_e(r["now"]["verdict"])} ({_e(r["now"]["date"])})</td>'
                 f'<td data-label="Robustness">{_robustness_html(r)}</td></tr>')
