@@ -8,6 +8,7 @@ machine-readable record that the runner collects into ``_build/claims.json`` and
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -183,29 +184,176 @@ def certainty_text(cert: dict) -> str:
     return f"**{cert['level']}**. Question: {cert['question']} Judgement: {start}{'; ' + steps if steps else ''}."
 
 
+def anchor(claim_id: str) -> str:
+    """The HTML id of a claim's box in its chapter (the claim id, as docutils spells ids)."""
+    from docutils.nodes import make_id
+
+    return make_id(claim_id)
+
+
+def ledger_anchor(claim_id: str) -> str:
+    """The HTML id of a claim's row in the claims ledger."""
+    return "ledger-" + anchor(claim_id)
+
+
+def _robustness_line(rec: dict) -> str | None:
+    rob = rec.get("robustness")
+    if not rob or rob.get("label") == "not applicable":
+        return None
+    if rob.get("n_decided"):
+        share = f"the default verdict holds in {rob['default_share']:.0%} of {rob['n_decided']:,} decided specifications"
+    else:
+        share = "no specification decided the claim"
+    return f"**Robustness:** {rob['label']} ({share})  "
+
+
+def is_collapsed(box: str) -> bool:
+    """Whether a verdict box made by :func:`markdown` is folded (its class line names ``dropdown``)."""
+    for line in str(box).splitlines()[1:4]:
+        if line.startswith(":class:"):
+            return "dropdown" in line.split()
+    return False
+
+
 def markdown(rec: dict, collapsed: bool = False) -> str:
+    """The claim's verdict box (a MyST admonition whose anchor is the claim id).
+
+    The box's link to its ledger row and its "Cite this claim" snippet are drawn in the browser
+    (assets/ledger.js) from the chapter page's ClaimReview JSON-LD (:func:`jsonld_html`), the
+    snippet exactly as :func:`citation` writes it: the data are on the page once, which keeps the
+    longest chapter under the page-size limit."""
     pub, rep = rec["published"], rec["reproduced"]
     css = "verdict-" + rec["verdict"].replace(" ", "-") + (" dropdown" if collapsed else "")
     cert = rec["certainty"]["level"]
     now = rec["now"]
+    body = [
+        f"> {rec['claim']}",
+        f"> — {rec['source']}, {rec['made']}",
+        "",
+        f"**Published:** {_fmt_value(pub['value'])} {pub['unit']}  ",
+        f"**Reproduced:** {_fmt_value(rep['value'])} {rep['unit']}  ",
+        f"**Fidelity:** {rec['verdict']} (rule `{rec['rule']}`): {rec['reason']}  ",
+        f"**Judged as of:** {rec['as_of']['date']}: {rec['as_of']['figure']} ({rec['as_of']['why']})  ",
+        f"**Still true now?** {now['verdict']} as of {now['date']}: {now['note']}  ",
+        f"**Certainty of the evidence:** {certainty_text(rec['certainty'])}  ",
+    ]
+    rob = _robustness_line(rec)
+    if rob:
+        body.append(rob)
+    body.append(f"**Caveat:** {rec['caveat']}")
     return "\n".join(
         [
             f"```{{admonition}} Claim {rec['id']}: {rec['verdict']} · certainty: {cert}",
             f":class: verdict {css}",
+            f":name: {anchor(rec['id'])}",
             "",
-            f"> {rec['claim']}",
-            f"> — {rec['source']}, {rec['made']}",
-            "",
-            f"**Published:** {_fmt_value(pub['value'])} {pub['unit']}  ",
-            f"**Reproduced:** {_fmt_value(rep['value'])} {rep['unit']}  ",
-            f"**Fidelity:** {rec['verdict']} (rule `{rec['rule']}`): {rec['reason']}  ",
-            f"**Judged as of:** {rec['as_of']['date']}: {rec['as_of']['figure']} ({rec['as_of']['why']})  ",
-            f"**Still true now?** {now['verdict']} as of {now['date']}: {now['note']}  ",
-            f"**Certainty of the evidence:** {certainty_text(rec['certainty'])}  ",
-            f"**Caveat:** {rec['caveat']}",
+            *body,
             "```",
         ]
     )
+
+
+def _bib_escape(text: str) -> str:
+    out = str(text)
+    for ch in "\\{}":
+        out = out.replace(ch, "")
+    for ch in "&%$#_":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def citation(rec: dict, book: dict) -> dict:
+    """How to cite one claim: ``{"text", "bibtex"}``, from ``book`` (vertint.pages.book_meta: title,
+    author, release version and date, base URL, chapter pages). No access date: deterministic.
+    assets/ledger.js draws the same two snippets in each claim box from the page's JSON-LD (the
+    browser test checks that they agree)."""
+    url = book["base_url"] + claim_path(rec, book)
+    text = (f"{book['author']}. Claim {rec['id']}: \u201c{rec['claim']}\u201d ({rec['source']}, {rec['made']}). "
+            f"Verdict: {rec['verdict']}. In: {book['title']}, release {book['version']}, {book['date']}. {url}")
+    bib = "\n".join([
+        f"@misc{{vertint:{rec['id']},",
+        f"  title = {{Claim {rec['id']}: {_bib_escape(rec['verdict'])}}},",
+        f"  author = {{{{{_bib_escape(book['author'])}}}}},",
+        f"  howpublished = {{{_bib_escape(book['title'])}, release {_bib_escape(book['version'])}}},",
+        f"  year = {{{str(book['date'])[:4]}}},",
+        f"  url = {{{url}}},",
+        f"  note = {{Claim reviewed: {_bib_escape(rec['claim'])} ({_bib_escape(rec['source'])}, {rec['made']})}},",
+        "}",
+    ])
+    return {"text": text, "bibtex": bib}
+
+
+def claim_path(rec: dict, book: dict) -> str:
+    """The claim's URL path in the site (its chapter's page and its anchor)."""
+    return f"{book['pages'][rec['chapter']]}.html#{anchor(rec['id'])}"
+
+
+AUTHOR_NODE = "#vertint-author"
+BOOK_NODE = "#vertint-book"
+
+
+def claim_review(rec: dict, book: dict) -> dict:
+    """The schema.org ClaimReview node of one claim; its author and the book it is part of are the
+    graph's shared nodes (:func:`claim_reviews`)."""
+    item = {"@type": "Claim", "author": {"@type": "Organization", "name": rec["source"]}}
+    if rec["made"] != "undated":
+        item["datePublished"] = rec["made"]
+    return {
+        "@type": "ClaimReview",
+        "identifier": rec["id"],
+        "url": book["base_url"] + claim_path(rec, book),
+        "claimReviewed": rec["claim"],
+        "itemReviewed": item,
+        "author": {"@id": AUTHOR_NODE},
+        "isPartOf": {"@id": BOOK_NODE},
+        "datePublished": book["date"],
+        "reviewRating": {"@type": "Rating", "alternateName": rec["verdict"]},
+    }
+
+
+def claim_reviews(records: list[dict], book: dict) -> dict:
+    """A chapter page's JSON-LD: one graph with the book's author, the book (title and release)
+    and a ClaimReview per claim (checked against claims/claimreview.schema.json)."""
+    return {"@context": "https://schema.org", "@graph": [
+        {"@type": "Organization", "@id": AUTHOR_NODE, "name": book["author"]},
+        {"@type": "Book", "@id": BOOK_NODE, "name": book["title"], "version": book["version"],
+         "author": {"@id": AUTHOR_NODE}},
+        *(claim_review(r, book) for r in records)]}
+
+
+def validate_claim_reviews(doc: dict, root: Path | None = None) -> None:
+    """Check a page's JSON-LD against ``claims/claimreview.schema.json`` and the rubric's verdict
+    words; the error names the claim and the field."""
+    import jsonschema
+
+    base = (root or paths.root()) / "claims"
+    schema = json.loads((base / "claimreview.schema.json").read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=lambda e: [str(p) for p in e.path])
+    graph = doc.get("@graph") if isinstance(doc, dict) else None
+    if errors:
+        e = errors[0]
+        where = list(e.path)
+        cid = "?"
+        if len(where) >= 2 and where[0] == "@graph" and isinstance(where[1], int) and isinstance(graph, list):
+            cid = graph[where[1]].get("identifier", graph[where[1]].get("@id", "?"))
+            where = where[2:]
+        field_path = ".".join(str(p) for p in where) or "(node)"
+        raise ClaimError(f"ClaimReview JSON-LD: claim {cid!r}, field {field_path}: {e.message} (claims/claimreview.schema.json)")
+    words = set(rubric.load()["verdicts"])
+    for node in graph:
+        if node.get("@type") == "ClaimReview" and node["reviewRating"]["alternateName"] not in words:
+            raise ClaimError(f"ClaimReview JSON-LD: claim {node['identifier']!r}, field reviewRating.alternateName: "
+                             f"{node['reviewRating']['alternateName']!r} is not a verdict of rubric/rubric.yml")
+
+
+def jsonld_html(doc: dict, ledger_url: str | None = None) -> str:
+    """A ``<script type="application/ld+json">`` element holding ``doc`` (safe inside HTML).
+    ``ledger_url``: the claims ledger page, relative to this page (``data-ledger``; the boxes' links
+    to their rows are made from it, to ``#ledger-<id>``)."""
+    body = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    body = body.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    attr = f' data-ledger="{html.escape(ledger_url, quote=True)}"' if ledger_url else ""
+    return f'<script type="application/ld+json"{attr}>{body}</script>'
 
 
 class _ClaimDisplay:

@@ -623,18 +623,12 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None, gri
 
 
 def _write_csv_atomic(records: list[dict], path: Path) -> None:
-    """The ledger as CSV beside claims.json (columns: vertint.claims.CSV_COLUMNS)."""
-    import csv
-    import io
+    """The ledger as CSV beside claims.json (columns: vertint.claims.CSV_COLUMNS); the same bytes as
+    the copy the site serves (vertint.pages.write_generated puts it in the site root)."""
+    from .pages import claims_csv_text
 
-    from .claims import CSV_COLUMNS, csv_rows
-
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(csv_rows(records))
     tmp = path.with_suffix(".csv.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    tmp.write_text(claims_csv_text(records), encoding="utf-8")
     tmp.replace(path)
 
 
