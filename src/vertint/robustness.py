@@ -588,9 +588,16 @@ def panel_spec(claim_id: str, g: dict) -> tuple[dict, str]:
                       legend=None)
     import pandas as pd
 
-    # one DataFrame: altair writes it once into the spec's top-level datasets, however many layers use it
-    base = alt.Chart(pd.DataFrame(rows)).transform_window(r="row_number()").transform_calculate(
-        verdict=verdict_expr, **{key: f"parseInt(substring(datum.c, {j}, {j + 1}), 36)" for j, key in enumerate(keys)})
+    # the data and the derived columns are declared once, at the top of the panel; each view
+    # inherits them (rank from row order, verdict word, each choice's value index and label, readout)
+    value_text = "format(datum.v, ',.4~g')" if numeric else "datum.v"
+    derived = {"verdict": verdict_expr}
+    for j, (key, c) in enumerate(zip(keys, choices)):
+        derived[key] = f"parseInt(substring(datum.c, {j}, {j + 1}), 36)"
+    for key, c in zip(keys, choices):
+        derived[f"{key}_t"] = json.dumps(c["labels"]) + f"[datum.{key}]"
+    derived["text"] = ("'This combination: ' + datum.verdict + (datum.v != null ? ' (reproduced ' + "
+                       + value_text + " + ')' : '')")
     width = 380
     x = alt.X("r:Q", title=f"Specification, sorted by {'reproduced value' if numeric else 'verdict'}",
               scale=alt.Scale(domain=[0, len(rows) + 1], nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
@@ -603,39 +610,34 @@ def panel_spec(claim_id: str, g: dict) -> tuple[dict, str]:
     chosen = " && ".join(filters) if filters else "true"
     tooltip = [alt.Tooltip("verdict:N", title="Verdict"), alt.Tooltip("v:N" if not numeric else "v:Q", title="Reproduced")]
     tooltip += [alt.Tooltip(f"{key}_t:N", title=c["label"]) for key, c in zip(keys, choices)]
-    labelled = base
-    for key, c in zip(keys, choices):
-        labelled = labelled.transform_calculate(**{f"{key}_t": json.dumps(c["labels"]) + f"[datum.{key}]"})
+    ring = {"size": 220, "strokeWidth": 2, "filled": False, "color": "#222222"}
     if numeric:
-        curve = labelled.transform_filter("datum.v != null").mark_point(filled=True, size=36, opacity=0.9).encode(
+        curve = alt.Chart().transform_filter("datum.v != null").mark_point(filled=True, size=36, opacity=0.9).encode(
             x=x, y=alt.Y("v:Q", title="Reproduced value", scale=alt.Scale(zero=False)), color=colour, shape=shape, tooltip=tooltip)
-        pick = base.transform_filter(f"({chosen}) && datum.v != null").mark_point(
-            size=220, strokeWidth=2, filled=False, color="#222222").encode(x="r:Q", y="v:Q")
+        pick = alt.Chart().transform_filter(f"({chosen}) && datum.v != null").mark_point(**ring).encode(x="r:Q", y="v:Q")
     else:
-        curve = labelled.mark_point(filled=True, size=36, opacity=0.9).encode(
+        curve = alt.Chart().mark_point(filled=True, size=36, opacity=0.9).encode(
             x=x, y=alt.Y("verdict:N", title=None, sort=list(VERDICT_ORDER)), color=colour, shape=shape, tooltip=tooltip)
-        pick = base.transform_filter(chosen).mark_point(size=220, strokeWidth=2, filled=False, color="#222222").encode(
+        pick = alt.Chart().transform_filter(chosen).mark_point(**ring).encode(
             x="r:Q", y=alt.Y("verdict:N", sort=list(VERDICT_ORDER)))
-    top = alt.layer(curve, pick).properties(width=width, height=150 if numeric else 90)
-    panels = [top]
+    panels = [alt.layer(curve, pick).properties(width=width, height=150 if numeric else 90)]
     if choices:
-        folded = labelled.transform_fold(keys, as_=["ck", "ci"]).transform_calculate(
-            choice=json.dumps({k: c["label"] for k, c in zip(keys, choices)}) + "[datum.ck]",
-            option=json.dumps({k: c["labels"] for k, c in zip(keys, choices)}) + "[datum.ck][datum.ci]",
-            row="datum.choice + ': ' + datum.option")
         row_order = [f"{c['label']}: {t}" for c in choices for t in c["labels"]]
-        matrix = folded.mark_tick(thickness=2, size=10).encode(
+        rows_by_key = {k: [f"{c['label']}: {t}" for t in c["labels"]] for k, c in zip(keys, choices)}
+        matrix = alt.Chart().transform_fold(keys, as_=["ck", "ci"]).transform_calculate(
+            row=json.dumps(rows_by_key) + "[datum.ck][datum.ci]").mark_tick(thickness=2, size=10).encode(
             x=alt.X("r:Q", title=None, scale=alt.Scale(domain=[0, len(rows) + 1], nice=False), axis=alt.Axis(labels=False, ticks=False)),
             y=alt.Y("row:N", title=None, sort=row_order, axis=alt.Axis(labelLimit=190)),
-            color=colour).properties(width=width, height=max(40, 14 * len(row_order)))
-        panels.append(matrix)
-        readout = base.transform_filter(chosen).transform_calculate(
-            text="'This combination: ' + datum.verdict + (" + ("format(datum.v, ',.4~g')" if numeric else "datum.v")
-                 + " != null ? ' (reproduced ' + " + ("format(datum.v, ',.4~g')" if numeric else "datum.v") + " + ')' : '')"
-        ).mark_text(align="left", baseline="middle", fontSize=14, fontWeight="bold", color="#222222").encode(
+            color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_ORDER), range=_verdict_colours()), legend=None),
+        ).properties(width=width, height=max(40, 14 * len(row_order)))
+        readout = alt.Chart().transform_filter(chosen).mark_text(
+            align="left", baseline="middle", fontSize=14, fontWeight="bold", color="#222222").encode(
             x=alt.value(0), y=alt.value(10), text="text:N").properties(width=width, height=20)
-        panels.append(readout)
-    chart = alt.vconcat(*panels, spacing=6).properties(
+        panels += [matrix, readout]
+    import pandas as pd
+
+    chart = alt.vconcat(*panels, data=pd.DataFrame(rows), spacing=6).transform_window(
+        r="row_number()").transform_calculate(**derived).properties(
         title=alt.Title(f"{claim_id}: {s['n_specs']:,} specifications", anchor="start"))
     if params:
         chart = chart.add_params(*params)
