@@ -48,7 +48,7 @@ def main() -> None:
         claims = grids[chapter]["claims"]
         n = sum(len(g["specs"]) for g in claims.values())
         total += n
-        size = sum(len(json.dumps(rb.panel_spec(cid, g)[0], separators=(",", ":"))) for cid, g in claims.items() if g["choices"])
+        size = sum(len(rb.panel(cid)._repr_html_().encode()) for cid in claims)
         print(f"{chapter:>12}: {len(claims):3d} claims, {n:5,d} specifications, panels {size / 1024:6.1f} KB")
     print(f"{'all':>12}: {len(declared):3d} claims, {total:5,d} specifications")
 

@@ -209,12 +209,23 @@ def test_a_failing_spec_function_is_named_with_its_specification(monkeypatch):
         rb.evaluate("workforce-fte-fallen", cc.default, cc)
 
 
-def test_panel_spec_binds_one_dropdown_per_choice_and_stays_small():
+def test_panel_data_is_compact_and_complete():
     g = rb.claim_grid("workforce-fte-fallen")
-    spec, desc = rb.panel_spec("workforce-fte-fallen", g)
-    params = spec.get("params", [])
-    assert len([p for p in params if "bind" in p]) == len(g["choices"])
-    rows = next(iter(spec["datasets"].values())) if "datasets" in spec else None
-    assert rows is not None and len(rows) == len(g["specs"])
-    assert len(json.dumps(spec, separators=(",", ":"))) < 40_000
-    assert "workforce-fte-fallen" in desc and rb.summarise(g)["label"] in desc
+    d = rb.panel_data("workforce-fte-fallen", g)
+    assert len(d["rows"]) == len(g["specs"]) and len(d["ch"]) == len(g["choices"])
+    # decided specifications first, sorted by value; the default's indices decode to the default
+    decided = [r for r in d["rows"] if r[0] != 3]
+    assert len(decided) == d["nd"] == rb.summarise(g)["n_decided"]
+    assert [r[1] for r in decided] == sorted(r[1] for r in decided)
+    assert all(r[1] is None for r in d["rows"][len(decided):])
+    codes = {r[2] for r in d["rows"]}
+    assert len(codes) == len(g["specs"])  # one distinct code per specification
+    default_code = "".join(rb._B36[c["d"]] for c in d["ch"])
+    assert default_code in codes
+    assert len(json.dumps(d, separators=(",", ":"))) < 25 * len(g["specs"]) + 3000
+
+
+def test_panel_html_carries_the_descriptor_and_a_text_fallback():
+    html = rb.panel("workforce-fte-fallen")._repr_html_()
+    assert 'id="robustness-workforce-fte-fallen"' in html and "vertintRobustness(" in html
+    assert "<table" in html and "aria-describedby" in html

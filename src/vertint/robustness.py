@@ -32,7 +32,8 @@ pinned requirements), like the executed notebooks.
 share giving each verdict, the default specification's verdict, the single choices that flip it,
 and the label of the rubric's ``robustness`` rule. :func:`panel` draws the page's robustness panel
 (a specification curve with its decision matrix, and a *what if* explorer bound to Vega-Lite
-parameters) from the same cached grid.
+parameters) from the same cached grid: it ships a compact descriptor (:func:`panel_data`) from
+which ``assets/robustness.js`` builds the Vega-Lite spec in the browser.
 """
 
 from __future__ import annotations
@@ -558,9 +559,11 @@ def _compact(v):
     return v
 
 
-def panel_spec(claim_id: str, g: dict) -> tuple[dict, str]:
-    """The Vega-Lite spec of a claim's robustness panel and a one-paragraph description of it."""
-    import altair as alt
+def panel_data(claim_id: str, g: dict) -> dict:
+    """The compact descriptor from which ``assets/robustness.js`` builds the panel's Vega-Lite spec
+    in the page: the grid's rows in curve order (verdict index, value, one base-36 digit per choice),
+    the choices' labels and defaults, titles, the verdict colours and the house chart config."""
+    from . import charts
 
     choices, specs = g["choices"], g["specs"]
     s = summarise(g)
@@ -570,80 +573,21 @@ def panel_spec(claim_id: str, g: dict) -> tuple[dict, str]:
     order = sorted(range(len(specs)), key=lambda i: (
         specs[i]["verdict"] == NOT_REPRODUCIBLE, (specs[i]["value"] if numeric and specs[i]["value"] is not None else 0),
         VERDICT_ORDER.index(specs[i]["verdict"]), i))
-    keys = [f"c{j}" for j in range(len(choices))]
-    # compact rows, already in curve order: verdict index, value, and the choices' value indices as
-    # one string of base-36 digits; the rank and the per-choice columns are derived in the browser
     if any(len(c["values"]) > 36 for c in choices):
         raise RobustnessError(f"claim {claim_id!r}: a choice with more than 36 values cannot be drawn in the panel")
     rows = []
     for i in order:
         sp = specs[i]
         code = "".join(_B36[c["values"].index(sp["choice"][c["name"]])] for c in choices)
-        rows.append({"k": VERDICT_ORDER.index(sp["verdict"]),
-                     "v": None if sp["value"] is None else (_compact(sp["value"]) if numeric else str(sp["value"])), "c": code})
-    verdict_expr = json.dumps(list(VERDICT_ORDER)) + "[datum.k]"
-    colour = alt.Color("verdict:N", title="Verdict", scale=alt.Scale(domain=list(VERDICT_ORDER), range=_verdict_colours()),
-                       legend=alt.Legend(orient="top", columns=2))
-    shape = alt.Shape("verdict:N", scale=alt.Scale(domain=list(VERDICT_ORDER), range=["circle", "square", "triangle-up", "diamond"]),
-                      legend=None)
-    import pandas as pd
-
-    # the data and the derived columns are declared once, at the top of the panel; each view
-    # inherits them (rank from row order, verdict word, each choice's value index and label, readout)
-    value_text = "format(datum.v, ',.4~g')" if numeric else "datum.v"
-    derived = {"verdict": verdict_expr}
-    for j, (key, c) in enumerate(zip(keys, choices)):
-        derived[key] = f"parseInt(substring(datum.c, {j}, {j + 1}), 36)"
-    for key, c in zip(keys, choices):
-        derived[f"{key}_t"] = json.dumps(c["labels"]) + f"[datum.{key}]"
-    derived["text"] = ("'This combination: ' + datum.verdict + (datum.v != null ? ' (reproduced ' + "
-                       + value_text + " + ')' : '')")
-    width = 380
-    x = alt.X("r:Q", title=f"Specification, sorted by {'reproduced value' if numeric else 'verdict'}",
-              scale=alt.Scale(domain=[0, len(rows) + 1], nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
-    params, filters = [], []
-    for key, c in zip(keys, choices):
-        p = alt.param(name=f"{key}_sel", value=c["values"].index(c["default"]),
-                      bind=alt.binding_select(options=list(range(len(c["values"]))), labels=c["labels"], name=f"{c['label']}: "))
-        params.append(p)
-        filters.append(f"datum.{key} == {key}_sel")
-    chosen = " && ".join(filters) if filters else "true"
-    tooltip = [alt.Tooltip("verdict:N", title="Verdict"), alt.Tooltip("v:N" if not numeric else "v:Q", title="Reproduced")]
-    tooltip += [alt.Tooltip(f"{key}_t:N", title=c["label"]) for key, c in zip(keys, choices)]
-    ring = {"size": 220, "strokeWidth": 2, "filled": False, "color": "#222222"}
-    if numeric:
-        curve = alt.Chart().transform_filter("datum.v != null").mark_point(filled=True, size=36, opacity=0.9).encode(
-            x=x, y=alt.Y("v:Q", title="Reproduced value", scale=alt.Scale(zero=False)), color=colour, shape=shape, tooltip=tooltip)
-        pick = alt.Chart().transform_filter(f"({chosen}) && datum.v != null").mark_point(**ring).encode(x="r:Q", y="v:Q")
-    else:
-        curve = alt.Chart().mark_point(filled=True, size=36, opacity=0.9).encode(
-            x=x, y=alt.Y("verdict:N", title=None, sort=list(VERDICT_ORDER)), color=colour, shape=shape, tooltip=tooltip)
-        pick = alt.Chart().transform_filter(chosen).mark_point(**ring).encode(
-            x="r:Q", y=alt.Y("verdict:N", sort=list(VERDICT_ORDER)))
-    panels = [alt.layer(curve, pick).properties(width=width, height=150 if numeric else 90)]
-    if choices:
-        row_order = [f"{c['label']}: {t}" for c in choices for t in c["labels"]]
-        rows_by_key = {k: [f"{c['label']}: {t}" for t in c["labels"]] for k, c in zip(keys, choices)}
-        matrix = alt.Chart().transform_fold(keys, as_=["ck", "ci"]).transform_calculate(
-            row=json.dumps(rows_by_key) + "[datum.ck][datum.ci]").mark_tick(thickness=2, size=10).encode(
-            x=alt.X("r:Q", title=None, scale=alt.Scale(domain=[0, len(rows) + 1], nice=False), axis=alt.Axis(labels=False, ticks=False)),
-            y=alt.Y("row:N", title=None, sort=row_order, axis=alt.Axis(labelLimit=190)),
-            color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_ORDER), range=_verdict_colours()), legend=None),
-        ).properties(width=width, height=max(40, 14 * len(row_order)))
-        readout = alt.Chart().transform_filter(chosen).mark_text(
-            align="left", baseline="middle", fontSize=14, fontWeight="bold", color="#222222").encode(
-            x=alt.value(0), y=alt.value(10), text="text:N").properties(width=width, height=20)
-        panels += [matrix, readout]
-    import pandas as pd
-
-    chart = alt.vconcat(*panels, data=pd.DataFrame(rows), spacing=6).transform_window(
-        r="row_number()").transform_calculate(**derived).properties(
-        title=alt.Title(f"{claim_id}: {s['n_specs']:,} specifications", anchor="start"))
-    if params:
-        chart = chart.add_params(*params)
-    spec = chart.to_dict()
-    spec.pop("$schema", None)
-    return spec, describe(claim_id, s)
+        value = None if sp["value"] is None else (_compact(sp["value"]) if numeric else str(sp["value"]))
+        rows.append([VERDICT_ORDER.index(sp["verdict"]), value, code])
+    return {
+        "id": claim_id, "t": f"{claim_id}: {s['n_specs']:,} specifications", "q": numeric, "nd": s["n_decided"],
+        "x": f"Decided specification, sorted by {'reproduced value' if numeric else 'verdict'}",
+        "col": _verdict_colours(), "cfg": charts._theme()["config"],
+        "ch": [{"l": c["label"], "o": c["labels"], "d": c["values"].index(c["default"])} for c in choices],
+        "rows": rows,
+    }
 
 
 def headline(s: dict) -> str:
@@ -706,9 +650,12 @@ def panel(claim_id: str):
 
     g = claim_grid(claim_id)
     s = summarise(g)
-    key = f"robustness-{claim_id}"
-    spec, desc = panel_spec(claim_id, g)
-    figure = charts.embed_html(spec, key, desc)
+    desc = describe(claim_id, s)
+    div = charts.chart_id(f"robustness-{claim_id}")
+    payload = json.dumps(panel_data(claim_id, g), sort_keys=True, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    figure = (f'<div class="vertint-figure"><div id="{div}" class="vertint-chart" role="img" '
+              f'aria-label="Specification curve and decision matrix of claim {claim_id}" aria-describedby="{div}-desc"></div>'
+              f'<script>vertintRobustness("#{div}", {payload});</script></div>')
     choice_items = "".join(
         f"<li><strong>{_h.escape(c['label'])}</strong> ({', '.join(_h.escape(t) for t in c['labels'])}; default "
         f"{_h.escape(c['labels'][c['values'].index(c['default'])])}"
@@ -718,7 +665,7 @@ def panel(claim_id: str):
     note = f"<p>{_h.escape(g['note'])}</p>" if g["note"] else ""
     body = (f'<details class="robustness-panel" id="robustness-{_h.escape(claim_id)}">'
             f'<summary>How robust is this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span> '
-            f'{_h.escape(headline(s))}</summary><p>{_h.escape(desc)}</p>{note}'
+            f'{_h.escape(headline(s))}</summary><p id="{div}-desc">{_h.escape(desc)}</p>{note}'
             f'{figure if g["choices"] else ""}'
             f'<p>The declared choices (<code>rubric/choices/{_h.escape(claim_id.split("-")[0])}.yml</code>):</p><ul>{choice_items}</ul>'
             f'{table_html(g)}</details>')
