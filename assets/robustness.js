@@ -66,8 +66,10 @@
         width: 380, height: 20
       });
     }
+    var cfg = d.cfg || window.vertintRobustnessConfig || {};  // the first panel of a page carries it
+    window.vertintRobustnessConfig = cfg;
     return {
-      config: d.cfg,
+      config: cfg,
       data: { values: d.rows.map(function (r) { return { k: r[0], v: r[1], c: r[2] }; }) },
       transform: [{ window: [{ op: "row_number", as: "r" }] }].concat(derived),
       params: keys.map(function (k, j) {

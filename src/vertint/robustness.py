@@ -559,6 +559,20 @@ def _compact(v):
     return v
 
 
+_CFG_SENT: list[bool] = []
+
+
+def _config_once() -> dict | None:
+    """The house chart config, in the first panel a kernel draws only (``robustness.js`` keeps it
+    for the page's later panels, which run after it in document order)."""
+    from . import charts
+
+    if _CFG_SENT:
+        return None
+    _CFG_SENT.append(True)
+    return charts._theme()["config"]
+
+
 def panel_data(claim_id: str, g: dict) -> dict:
     """The compact descriptor from which ``assets/robustness.js`` builds the panel's Vega-Lite spec
     in the page: the grid's rows in curve order (verdict index, value, one base-36 digit per choice),
@@ -584,7 +598,7 @@ def panel_data(claim_id: str, g: dict) -> dict:
     return {
         "id": claim_id, "t": f"{claim_id}: {s['n_specs']:,} specifications", "q": numeric, "nd": s["n_decided"],
         "x": f"Decided specification, sorted by {'reproduced value' if numeric else 'verdict'}",
-        "col": _verdict_colours(), "cfg": charts._theme()["config"],
+        "col": _verdict_colours(), "cfg": _config_once(),
         "ch": [{"l": c["label"], "o": c["labels"], "d": c["values"].index(c["default"])} for c in choices],
         "rows": rows,
     }
@@ -650,6 +664,10 @@ def panel(claim_id: str):
 
     g = claim_grid(claim_id)
     s = summarise(g)
+    if not g["choices"]:  # a single specification: say so and why, nothing to draw
+        return _Panel(f'<details class="robustness-panel" id="robustness-{_h.escape(claim_id)}"><summary>How robust is '
+                      f'this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span>'
+                      f'</summary><p>{_h.escape(g["note"])}</p></details>')
     desc = describe(claim_id, s)
     div = charts.chart_id(f"robustness-{claim_id}")
     payload = json.dumps(panel_data(claim_id, g), sort_keys=True, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")

@@ -578,6 +578,7 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None, gri
         dest = stage_dir / Path(run.path).with_suffix(".ipynb")  # the executed notebook, whatever the source format
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(nb_path, dest)
+        externalise_downloads(dest, stage_dir / "assets" / "data", "../_static/data/")
         records.extend(claims_mod.collect(json.loads(nb_path.read_text(encoding="utf-8"))))
     _check_claims(records, root)
     if grids is not None:
@@ -620,6 +621,37 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None, gri
     cfg.setdefault("html", {})["extra_footer"] = footer
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     return records
+
+
+_CSV_LINK = re.compile(r'<a download="([A-Za-z0-9_.-]+\.csv)" href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)"')
+
+
+def externalise_downloads(notebook: Path, out_dir: Path, href_prefix: str) -> int:
+    """Move each figure's CSV download (a base64 data URI written by ``charts.embed_html``) out of
+    the staged notebook into a file of the site (``_static/data/<key>.csv``), linked by its path:
+    the page carries a link, not the data twice. Returns the number of files written."""
+    import base64
+
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    written = 0
+
+    def swap(m: re.Match) -> str:
+        nonlocal written
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / m.group(1)).write_bytes(base64.b64decode(m.group(2)))
+        written += 1
+        return f'<a download="{m.group(1)}" href="{href_prefix}{m.group(1)}"'
+
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            html = output.get("data", {}).get("text/html")
+            if isinstance(html, list):
+                output["data"]["text/html"] = [_CSV_LINK.sub(swap, part) for part in html]
+            elif isinstance(html, str):
+                output["data"]["text/html"] = _CSV_LINK.sub(swap, html)
+    if written:
+        notebook.write_text(json.dumps(nb, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return written
 
 
 def _write_csv_atomic(records: list[dict], path: Path) -> None:
