@@ -243,3 +243,8 @@ def test_a_chart_that_fails_leaves_the_previous_pdf(printed, tmp_path):
     assert "error:" in proc.stderr and ("chart" in proc.stderr or "Chromium" in proc.stderr), proc.stderr
     assert (root / "_build" / "pdf" / "book.pdf").read_bytes() == before
     assert not list((root / "_build" / "pdf").glob("*.tmp"))
+
+
+def test_struct_ids_are_renumbered_in_order_keeping_their_length():
+    data = b"/ID (node00000129) /Headers [(node00000077) (node00000129)] /ID (node00000077)"
+    assert pdf.renumber_struct_ids(data) == b"/ID (node00000001) /Headers [(node00000002) (node00000001)] /ID (node00000002)"

@@ -23,6 +23,7 @@ A failure at any step leaves the previous PDF, and the site, untouched.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import posixpath
@@ -152,6 +153,8 @@ def stitch(html_dir: Path, docs: list[Doc], title: str = "") -> str:
                 if "vega-bundle" in script["src"]:
                     head.append(out.new_tag("script", src=_resolve(page, script["src"])))
             extra = soup.select_one(".extra_footer")
+            for el in extra.select(".vertint-pdf") if extra else []:
+                el.decompose()  # the link to this very PDF (filled in by a previous print)
             footer_text = extra.decode_contents().strip() if extra else ""
         article = soup.select_one("article.bd-article")
         if article is None:
@@ -292,9 +295,21 @@ def normalise(src: Path, dest: Path, title: str, author: str, file_id: bytes) ->
     writer.add_metadata({"/Title": title, "/Author": author, "/Creator": "vertint pdf (Chromium)"})
     writer.compress_identical_objects()
     writer._ID = ArrayObject([ByteStringObject(file_id), ByteStringObject(file_id)])
-    with open(dest, "wb") as f:
-        writer.write(f)
+    buf = io.BytesIO()
+    writer.write(buf)
+    dest.write_bytes(renumber_struct_ids(buf.getvalue()))
     return len(reader.pages)
+
+
+_NODE_ID = re.compile(rb"\(node(\d{8})\)")
+
+
+def renumber_struct_ids(data: bytes) -> bytes:
+    """Chromium names the tagged PDF's structure elements after its DOM nodes ("(node00000129)"),
+    which differ from run to run; number them in order of appearance instead. The names keep their
+    length, so the cross-reference offsets stay right."""
+    seen: dict[bytes, int] = {}
+    return _NODE_ID.sub(lambda m: b"(node%08d)" % seen.setdefault(m.group(1), len(seen) + 1), data)
 
 
 # --------------------------------------------------------------------------- the command
