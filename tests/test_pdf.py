@@ -16,8 +16,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from conftest import vertint
+
 from vertint import pdf
 
 # --------------------------------------------------------------------------- quick: no browser

@@ -44,7 +44,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--dns-prefetch-disable"]
 ORIGIN = "http://127.0.0.1:9"  # never contacted: Playwright answers every request from disk
 PRINT_DOC = "__vertint_print__.html"  # the stitched document's (virtual) name at the site root
-FOOTER_MARK = re.compile(r'<span class="vertint-pdf">.*?</span>', re.S)
+FOOTER_MARK = re.compile(r'<span class="vertint-pdf">.*?</span>', re.DOTALL)
 #: ids that inline scripts refer to (vegaEmbed("#vertint-fig-..."): kept as they are
 KEEP_ID = re.compile(r"^vertint-fig-")
 ID_REFS = ("for", "aria-labelledby", "aria-describedby", "aria-controls", "headers")
@@ -363,7 +363,10 @@ def build_pdf(root: Path | None = None, console=None, force: bool = False, timeo
                 return PdfResult(final, old["pages"], final.stat().st_size, time.monotonic() - started,
                                  old.get("charts", []), old.get("figures", []), skipped=True)
         docs = toc_docs(root)
-        cfg = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+        try:
+            cfg = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise PdfError(f"_config.yml: cannot read the book's title ({type(exc).__name__})") from None
         title, author = str(cfg.get("title", "")), str(cfg.get("author", ""))
         document = stitch(html_dir, docs, title)
         figures = _figure_captions(document)
@@ -383,7 +386,8 @@ def build_pdf(root: Path | None = None, console=None, force: bool = False, timeo
         os.replace(html_dir / "book.pdf.tmp", html_dir / "book.pdf")
         link_footer(html_dir, "book.pdf", pages, size)
         summary = {"site_hash": site, "pages": pages, "size": size, "charts": charts, "figures": figures}
-        stamp.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        stamp.with_suffix(".json.tmp").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(stamp.with_suffix(".json.tmp"), stamp)
         return PdfResult(final, pages, size, time.monotonic() - started, charts, figures)
 
 
