@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: book test test-fast claims serve variant validate bench clean distclean
+.PHONY: book pdf test test-fast claims serve variant validate bench clean distclean
 
 # Packages install with uv (from PyPI, pinned below; it downloads and installs in parallel, several
 # times faster than pip on a cold cache); if uv cannot be had or fails, pip installs the same pins.
@@ -23,6 +23,11 @@ $(STAMP): requirements.txt pyproject.toml
 ## Execute every notebook (papermill, 2 workers) and render the site to _build/html.
 book: $(STAMP)
 	$(BIN)/vertint book $(ARGS)
+
+## The whole book as one PDF (_build/pdf/book.pdf, linked from the site), printed by headless Debian
+## Chromium from the built site; run `make book` first (it refuses without a built book).
+pdf: $(STAMP)
+	$(BIN)/vertint pdf $(ARGS)
 
 ## Run the whole test suite (unit, data, contracts, bad input, build, determinism, offline, browser).
 test: $(STAMP)

@@ -235,5 +235,24 @@ def new_chapter(
     out.print("wrote " + ", ".join(written))
 
 
+# --- vertint pdf (issue 14): the whole book as one PDF ---
+@app.command()
+def pdf(
+    force: bool = typer.Option(False, help="Print again even if the PDF is up to date with the site."),
+):
+    """Print the built book to one PDF (_build/pdf/book.pdf) with headless Chromium; run 'make book' first."""
+    from .pdf import build_pdf
+
+    try:
+        res = build_pdf(console=console, force=force)
+    except VertintError as exc:
+        _fail(exc)
+    where = res.pdf.relative_to(paths.root()) if res.pdf.is_relative_to(paths.root()) else res.pdf
+    state = "Up to date" if res.skipped else f"Printed in {res.seconds:.1f} s"
+    console.print(f"{state}: {where} ({res.pages} pages, {res.size / 1e6:.1f} MB, {len(res.charts)} charts); "
+                  "linked from the site's page footers as book.pdf")
+# --- end vertint pdf ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -617,6 +617,8 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None, gri
         f'<code>{data.manifest_hash()[:12]}</code>'
         + (f' (variant <code>{variant}</code>)' if variant else "")
         + '. Text <a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>; code MIT.'
+        # `vertint pdf` (vertint.pdf.link_footer) fills this with a link to the whole-book PDF once it exists
+        + ('' if variant else '<span class="vertint-pdf"></span>')
     )
     cfg.setdefault("html", {})["extra_footer"] = footer
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,250 @@
+"""The whole-book PDF (``make pdf``, :mod:`vertint.pdf`).
+
+The quick tests stitch a small fake site and check the refusals. The slow ones print the book
+that ``book_copy`` built (in a copy of it, so the other build tests see the site as built) with
+headless Debian Chromium and read the PDF back with pypdf: a sensible page count, every figure's
+caption and every chart's own text in the PDF's text (vector, not pictures), no raster image, no
+chart drawn blank, the site linked to the PDF, two prints byte-identical, and a failed print
+leaving the previous PDF untouched."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+from conftest import vertint
+
+from vertint import pdf
+
+# --------------------------------------------------------------------------- quick: no browser
+
+
+def _page(body: str, title: str = "A page") -> str:
+    return (f'<!DOCTYPE html><html><head><title>{title} &#8212; The book</title>'
+            '<link rel="stylesheet" href="../_static/vertint.css"/><script src="../_static/vega-bundle.js"></script>'
+            '<script src="../_static/other.js"></script></head><body><nav>navigation</nav>'
+            f'<article class="bd-article">{body}</article>'
+            '<footer><div class="extra_footer">Built from commit <code>abc</code>.<span class="vertint-pdf"></span></div></footer>'
+            '</body></html>')
+
+
+@pytest.fixture()
+def site(tmp_path):
+    root = tmp_path / "repo"
+    (root / "book").mkdir(parents=True)
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: Part one\n    chapters:\n"
+        "      - file: book/a\n        sections:\n          - file: book/b\n", encoding="utf-8")
+    html = root / "_build" / "html"
+    (html / "book").mkdir(parents=True)
+    (html / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=book/intro.html" />', encoding="utf-8")
+    (html / "book" / "intro.html").write_text(_page(
+        '<section id="summary"><h1>Intro</h1><p><a href="a.html#summary">to a</a> '
+        '<a href="b.html">to b</a> <a href="#summary">self</a> <a href="../genindex.html">index</a> '
+        '<a href="https://example.org/x">out</a><a class="headerlink" href="#summary">#</a></p></section>'), encoding="utf-8")
+    (html / "book" / "a.html").write_text(_page(
+        '<section id="summary"><h1>Chapter A</h1><details><summary>more</summary><p>hidden</p></details>'
+        '<label for="pick">pick</label><select id="pick"></select>'
+        '<figure><div class="vertint-figure"><div id="vertint-fig-a_one" class="vertint-chart"></div>'
+        '<script>vegaEmbed("#vertint-fig-a_one", {}, {})</script>'
+        '<p class="vertint-download"><a download="a.csv" href="data:text/csv;base64,eA==">csv</a></p></div>'
+        '<figcaption>Figure 1 A chart</figcaption></figure></section>'), encoding="utf-8")
+    (html / "book" / "b.html").write_text(_page('<section id="summary"><h1>Section B</h1><img src="../_static/x.png"/></section>'), encoding="utf-8")
+    return root
+
+
+def test_toc_order_and_parts(site):
+    docs = pdf.toc_docs(site)
+    assert [d.name for d in docs] == ["book/intro", "book/a", "book/b"]
+    assert [d.part for d in docs] == [None, "Part one", None]
+
+
+def test_stitch_keeps_one_document_consistent(site):
+    from bs4 import BeautifulSoup
+
+    html = site / "_build" / "html"
+    doc = BeautifulSoup(pdf.stitch(html, pdf.toc_docs(site)), "html.parser")
+    ids = [el["id"] for el in doc.find_all(id=True)]
+    assert len(ids) == len(set(ids)), "ids must stay unique across pages"
+    assert {"book-intro", "book-a", "book-b", "book-intro--summary", "book-a--summary", "vertint-fig-a_one"} <= set(ids)
+    hrefs = [a.get("href") for a in doc.select("#book-intro a")]
+    assert hrefs == ["#book-a--summary", "#book-b", "#book-intro--summary", None, "https://example.org/x"]
+    assert doc.select_one("label")["for"] == "book-a--pick"
+    assert doc.find("details").has_attr("open")
+    assert not doc.select(".headerlink, .vertint-download, nav, footer")
+    assert doc.find("img")["src"] == "_static/x.png"
+    heads = [t.get("href") or t.get("src") for t in doc.head.find_all(["link", "script"])]
+    assert heads == ["_static/vertint.css", "_static/vega-bundle.js"]
+    assert doc.find("script", string=re.compile("vegaEmbed")) is not None  # the chart still draws itself
+    assert doc.select_one("section#book-a")["data-part"] == "Part one"
+    cover = doc.select_one(".vertint-print-cover")
+    assert cover.h1.get_text() == "The book" and "commit" in cover.get_text()
+    assert [a["href"] for a in cover.select("a")] == ["#book-intro", "#book-a", "#book-b"]
+
+
+def test_stitch_refuses_a_chart_id_used_twice(site):
+    html = site / "_build" / "html"
+    b = html / "book" / "b.html"
+    b.write_text(b.read_text(encoding="utf-8").replace("<img", '<div id="vertint-fig-a_one" class="vertint-chart"></div><img'), encoding="utf-8")
+    with pytest.raises(pdf.PdfError, match="vertint-fig-a_one.*unique"):
+        pdf.stitch(html, pdf.toc_docs(site))
+
+
+def test_stitch_refuses_a_page_missing_from_the_site(site):
+    (site / "_build" / "html" / "book" / "b.html").unlink()
+    with pytest.raises(pdf.PdfError, match=r"lacks book/b\.html.*make book"):
+        pdf.stitch(site / "_build" / "html", pdf.toc_docs(site))
+
+
+def test_link_footer_fills_the_marker_once(site):
+    html = site / "_build" / "html"
+    assert pdf.link_footer(html, "book.pdf", 12, 3_400_000) == 3
+    text = (html / "book" / "a.html").read_text(encoding="utf-8")
+    assert '<a href="../book.pdf">PDF</a> (12 pages, 3.4 MB)' in text
+    assert pdf.link_footer(html, "book.pdf", 13, 3_400_000) == 3  # a reprint updates it, never doubles it
+    assert (html / "book" / "a.html").read_text(encoding="utf-8").count("book.pdf") == 1
+
+
+def test_refuses_without_a_built_book(tmp_path):
+    proc = vertint(tmp_path, "pdf", timeout=120)
+    assert proc.returncode == 1
+    assert "no built book" in proc.stderr and "make book" in proc.stderr
+    assert not (tmp_path / "_build" / "pdf").exists()
+
+
+# --------------------------------------------------------------------------- slow: print the book
+
+
+def _need_browser():
+    import os
+
+    if not Path(pdf.CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian chromium is not installed (.ci/run installs it)")
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+
+
+def _flat(text: str) -> str:
+    """Text for comparison: ligatures unfolded (NFKC), no whitespace (PDF lines wrap anywhere)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@pytest.fixture(scope="module")
+def printed(book_copy, tmp_path_factory):
+    """A copy of the built book, printed once with ``vertint pdf`` (timed)."""
+    _need_browser()
+    root = tmp_path_factory.mktemp("pdf") / "repo"
+    shutil.copytree(book_copy, root, symlinks=True, ignore=shutil.ignore_patterns("cache", ".work"))
+    started = time.monotonic()
+    proc = vertint(root, "pdf", timeout=900)
+    seconds = time.monotonic() - started
+    assert proc.returncode == 0, f"vertint pdf failed:\n{proc.stdout}\n{proc.stderr}"
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(root / "_build" / "pdf" / "book.pdf"))
+    text = [p.extract_text() or "" for p in reader.pages]
+    return root, reader, text, seconds
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_page_count_is_sensible(printed):
+    root, reader, _, seconds = printed
+    chapters = len(pdf.toc_docs(root))
+    pages = len(reader.pages)
+    assert chapters + 1 <= pages <= 40 * chapters, f"{pages} pages for {chapters} chapters"  # cover + a page each at least
+    assert reader.metadata.title == "Should hospital trusts run GP practices?"
+    assert reader.outline, "the PDF has no bookmarks"
+    print(f"\nPDF: {pages} pages, {(root / '_build/pdf/book.pdf').stat().st_size / 1e6:.1f} MB, printed in {seconds:.0f} s")
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_every_chapter_starts_on_its_own_page(printed):
+    root, _, text, _ = printed
+    html = root / "_build" / "html"
+    from bs4 import BeautifulSoup
+
+    tops = [_flat(t[:300]) for t in text]
+    for d in pdf.toc_docs(root):
+        h1 = BeautifulSoup((html / f"{d.name}.html").read_text(encoding="utf-8"), "html.parser").select_one("article h1")
+        title = _flat(h1.get_text(" ", strip=True).rstrip("#"))[:25]
+        assert any(title in t for t in tops), f"{d.name}: no page starts with its title {title!r}"
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_every_figure_and_chart_is_in_the_pdf_as_vector(printed):
+    import json
+
+    from bs4 import BeautifulSoup
+
+    root, reader, text, _ = printed
+    html = root / "_build" / "html"
+    articles = [BeautifulSoup((html / f"{d.name}.html").read_text(encoding="utf-8"), "html.parser").select_one("article")
+                for d in pdf.toc_docs(root)]
+    captions = [" ".join(c.get_text(" ", strip=True).split()) for a in articles for c in a.find_all("figcaption")]
+    charts_html = [c["id"] for a in articles for c in a.select(".vertint-chart")]
+    assert captions and charts_html
+    assert len(captions) == sum(len(a.find_all("figure")) for a in articles)
+    whole = _flat(" ".join(text))
+    missing = [c for c in captions if _flat(c)[:60] not in whole]
+    assert not missing, f"figure captions not in the PDF's text: {missing}"
+    # every chart drew marks in the browser before printing (vertint pdf refuses otherwise) ...
+    charts = json.loads((root / "_build" / "pdf" / "state.json").read_text(encoding="utf-8"))["charts"]
+    assert [c["id"] for c in charts] == charts_html
+    assert all(c["svg"] and c["marks"] > 0 for c in charts)
+    # ... and each is in the PDF as vector graphics: its own text is text in the PDF, and the PDF holds
+    # no raster image beyond the <img> pictures of the pages (none of which is a chart)
+    not_text = [c["id"] for c in charts if not any(_flat(t) in whole for t in c["texts"] if len(_flat(t)) >= 6)]
+    assert not not_text, f"charts whose text is not text in the PDF (drawn as pictures?): {not_text}"
+    rasters = sum(1 for a in articles for img in a.find_all("img") if not img.get("src", "").endswith(".svg"))
+    assert sum(len(p.images) for p in reader.pages) == rasters
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_site_links_to_the_pdf(printed):
+    root, *_ = printed
+    html = root / "_build" / "html"
+    assert (html / "book.pdf").read_bytes() == (root / "_build" / "pdf" / "book.pdf").read_bytes()
+    for page in ("book/intro.html", "notebooks/workforce.html", "book/reproduce.html"):
+        text = (html / page).read_text(encoding="utf-8")
+        assert text.count('href="../book.pdf"') == 1, page
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_up_to_date_pdf_is_not_reprinted_and_reprint_is_byte_identical(printed):
+    root, *_ = printed
+    first = (root / "_build" / "pdf" / "book.pdf").read_bytes()
+    proc = vertint(root, "pdf", timeout=300)
+    assert proc.returncode == 0 and "Up to date" in proc.stderr, proc.stderr
+    proc = vertint(root, "pdf", "--force", timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert (root / "_build" / "pdf" / "book.pdf").read_bytes() == first, "two prints of one site differ"
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_a_chart_that_fails_leaves_the_previous_pdf(printed, tmp_path):
+    src, *_ = printed
+    root = tmp_path / "repo"
+    shutil.copytree(src, root, symlinks=True)
+    before = (root / "_build" / "pdf" / "book.pdf").read_bytes()
+    page = root / "_build" / "html" / "notebooks" / "rwt.html"
+    page.write_text(page.read_text(encoding="utf-8").replace('vegaEmbed("#', 'vegaEmbed("#broken-', 1), encoding="utf-8")
+    proc = vertint(root, "pdf", "--force", timeout=900)
+    assert proc.returncode == 1
+    assert "error:" in proc.stderr and ("chart" in proc.stderr or "Chromium" in proc.stderr), proc.stderr
+    assert (root / "_build" / "pdf" / "book.pdf").read_bytes() == before
+    assert not list((root / "_build" / "pdf").glob("*.tmp"))
+
+
+def test_struct_ids_are_renumbered_in_order_keeping_their_length():
+    data = b"/ID (node00000129) /Headers [(node00000077) (node00000129)] /ID (node00000077)"
+    assert pdf.renumber_struct_ids(data) == b"/ID (node00000001) /Headers [(node00000002) (node00000001)] /ID (node00000002)"
