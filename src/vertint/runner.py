@@ -646,11 +646,10 @@ def externalise_downloads(notebook: Path, out_dir: Path, href_prefix: str) -> in
 
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []) or []:
-            html = output.get("data", {}).get("text/html")
-            if isinstance(html, list):
-                output["data"]["text/html"] = [_CSV_LINK.sub(swap, part) for part in html]
-            elif isinstance(html, str):
-                output["data"]["text/html"] = _CSV_LINK.sub(swap, html)
+            bundle = output.get("data", {})
+            for mime in [m for m in bundle if m.endswith("text/html")]:  # glued figures: ".../papermill.record/text/html"
+                html = bundle[mime]
+                bundle[mime] = [_CSV_LINK.sub(swap, part) for part in html] if isinstance(html, list) else _CSV_LINK.sub(swap, html)
     if written:
         notebook.write_text(json.dumps(nb, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return written
