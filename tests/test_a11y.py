@@ -106,3 +106,31 @@ def test_axe_would_catch_a_violation(site):
 def test_exclusions_are_narrow():
     for e in EXCLUSIONS:
         assert e["why"].strip() and e["target"].strip() and e["page"].endswith(".html") and e["rule"]
+
+
+def test_charts_follow_the_theme_switch(site):
+    """Switching the theme with its button redraws every chart in the new mode (dark axis text)."""
+    from playwright.sync_api import sync_playwright
+
+    from vertint import charts
+
+    base, html = site
+    rel = next(p for p in site_pages(html) if 'class="vertint-chart"' in (html / p).read_text(encoding="utf-8"))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light").new_page()
+        page.goto(f"{base}/{rel}", wait_until="networkidle")
+        page.wait_for_function(WAIT_CHARTS, arg="light", timeout=20000)
+        label = "() => document.querySelector('.vertint-chart svg .role-axis-label text').getAttribute('fill')"
+        light = page.evaluate(label)
+        for _ in range(3):  # the button cycles auto -> dark -> light
+            if page.evaluate("document.documentElement.dataset.theme") == "dark":
+                break
+            page.locator(".theme-switch-button").first.click()
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        page.wait_for_function(WAIT_CHARTS, arg="dark", timeout=20000)
+        dark = page.evaluate(label)
+        hidden = page.evaluate("() => Array.from(document.querySelectorAll('.vertint-chart svg')).every(s => s.getAttribute('aria-hidden') === 'true')")
+        browser.close()
+    assert dark.lower() == charts.DARK_TEXT and light.lower() != charts.DARK_TEXT
+    assert hidden

@@ -95,7 +95,7 @@ def test_embed_has_dark_mode_and_hides_the_svg_behind_its_description():
     assert "prefers-color-scheme: dark" in out and "data-theme" in out
     assert charts.PALETTE_DARK[0] in out and charts.INK_DARK in out
     assert out.count("window.vertintCharts.add(") == 1
-    assert 'setAttribute("aria-hidden", "true")' in out and 'role="img" aria-label="alt"' in out
+    assert 'setAttribute("aria-hidden", "true")' in out and 'role="img" tabindex="0" aria-label="alt"' in out
 
 
 def test_table_fallback_is_escaped_and_capped():

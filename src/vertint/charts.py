@@ -296,7 +296,8 @@ def embed_html(spec: dict, key: str, alt_text: str, data: pd.DataFrame | None = 
     runtime = _RUNTIME % {"dark": _json(dark_config()), "swaps": _json(dark_swaps())}
     parts = [
         '<div class="vertint-figure">',
-        f'<div id="{div}" class="vertint-chart" role="img" aria-label="{html.escape(alt_text, quote=True)}"></div>',
+        # tabindex: on a phone the chart keeps a readable size and scrolls sideways in its own box
+        f'<div id="{div}" class="vertint-chart" role="img" tabindex="0" aria-label="{html.escape(alt_text, quote=True)}"></div>',
         "<script>",
         runtime,
         f'window.vertintCharts.add("{div}", {_json(spec)});',
