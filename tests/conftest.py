@@ -107,3 +107,54 @@ def source_cells(name: str) -> list[dict]:
     from vertint.runner import read_source
 
     return read_source(ROOT / "notebooks" / f"{name}.md")["cells"]
+
+
+# --------------------------------------------------------------------------- the built site in a browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def need_browser():
+    """Skip (or, on CI, fail) when Debian's chromium is missing: never download a browser."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian chromium is not installed (.ci/run installs it)")
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+
+
+def serve(html: Path):
+    """Serve ``html`` on 127.0.0.1 (an ephemeral port) from a daemon thread; returns (base URL, server)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def handle(self):
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):  # the browser moved on mid-download
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+def site_pages(html: Path) -> list[str]:
+    """Every page of a built site, relative to its root."""
+    return sorted(str(p.relative_to(html)) for p in html.rglob("*.html") if "_static" not in p.parts)
+
+
+@pytest.fixture(scope="session")
+def site(book_copy):
+    """The book that ``book_copy`` built, served on 127.0.0.1: (base URL, html folder)."""
+    need_browser()
+    html = book_copy / "_build" / "html"
+    base, server = serve(html)
+    yield base, html
+    server.shutdown()
