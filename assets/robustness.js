@@ -8,7 +8,7 @@
 (function () {
   var V = ["supported", "partly supported", "not supported", "not reproducible from public data"];
   var SHAPES = ["circle", "square", "triangle-up", "diamond"];
-  var INK = "#222222";
+  var INK = "#222222";  // charts.INK; the registry swaps it for the dark-mode ink
 
   function spec(d) {
     var keys = d.ch.map(function (_, j) { return "c" + j; });
@@ -83,8 +83,8 @@
   }
 
   window.vertintRobustnessSpec = spec;
+  // drawn through the page's chart registry (vertint-charts.js): light or dark mode, redrawn on a switch
   window.vertintRobustness = function (selector, d) {
-    return vegaEmbed(selector, spec(d), { actions: false, renderer: "svg" })
-      .catch(function (err) { console.error("chart " + selector + ": " + err); });
+    window.vertintCharts.add(selector.replace(/^#/, ""), spec(d));
   };
 })();

@@ -571,6 +571,9 @@ def stage(runs, outcomes, stage_dir: Path, cache: Path, variant: str | None, gri
     shutil.copytree(root / "book", stage_dir / "book")
     shutil.copytree(root / "assets", stage_dir / "assets")
     shutil.copy2(vega_bundle(cache), stage_dir / "assets" / "vega-bundle.js")
+    from .charts import runtime_js
+
+    (stage_dir / "assets" / "vertint-charts.js").write_text(runtime_js(), encoding="utf-8")
     (stage_dir / "notebooks").mkdir()
     records: list[dict] = []
     for name, run in runs.items():
