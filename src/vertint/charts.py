@@ -185,7 +185,7 @@ _SAFE = re.compile(r"[^a-z0-9_-]+")
 #: the data table under a chart lists at most this many rows (the CSV always has them all)
 TABLE_MAX_ROWS = 60
 TABLE_MAX_COLS = 12
-TABLE_MAX_CHARS = 6000
+TABLE_MAX_CHARS = 4000
 
 
 def chart_id(key: str) -> str:

@@ -628,6 +628,17 @@ def describe(claim_id: str, s: dict) -> str:
     return text
 
 
+def details(s: dict) -> str:
+    """What the panel's headline leaves out: the choices that flip the verdict, and those under
+    which the data cannot decide it (the chart's description, with the headline)."""
+    flips = "; ".join(f"{f['label']}: {f['text']} gives {f['verdict']}" for f in s["flips"]) or (
+        "no single change of choice gives another verdict" + ("; some combinations do" if s["combination_only"] else ""))
+    text = flips[0].upper() + flips[1:] + "."
+    if s["undecided"]:
+        text += " Not decidable from public data under: " + "; ".join(f"{f['label']}: {f['text']}" for f in s["undecided"]) + "."
+    return text
+
+
 def table_html(g: dict) -> str:
     """The grid as a plain table (the chart's text fallback): one row per distinct verdict and
     value, with how many specifications give it."""
@@ -668,11 +679,10 @@ def panel(claim_id: str):
         return _Panel(f'<details class="robustness-panel" id="robustness-{_h.escape(claim_id)}"><summary>How robust is '
                       f'this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span>'
                       f'</summary><p>{_h.escape(g["note"])}</p></details>')
-    desc = describe(claim_id, s)
     div = charts.chart_id(f"robustness-{claim_id}")
     payload = json.dumps(panel_data(claim_id, g), sort_keys=True, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
     figure = (f'<div class="vertint-figure"><div id="{div}" class="vertint-chart" role="img" '
-              f'aria-label="Specification curve and decision matrix of claim {claim_id}" aria-describedby="{div}-desc"></div>'
+              f'aria-label="Specification curve and decision matrix of claim {claim_id}" aria-describedby="{div}-head {div}-desc"></div>'
               f'<script>vertintRobustness("#{div}", {payload});</script></div>')
     choice_items = "".join(
         f"<li><strong>{_h.escape(c['label'])}</strong> ({', '.join(_h.escape(t) for t in c['labels'])}; default "
@@ -683,7 +693,7 @@ def panel(claim_id: str):
     note = f"<p>{_h.escape(g['note'])}</p>" if g["note"] else ""
     body = (f'<details class="robustness-panel" id="robustness-{_h.escape(claim_id)}">'
             f'<summary>How robust is this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span> '
-            f'{_h.escape(headline(s))}</summary><p id="{div}-desc">{_h.escape(desc)}</p>{note}'
+            f'<span id="{div}-head">{_h.escape(headline(s))}</span></summary><p id="{div}-desc">{_h.escape(details(s))}</p>{note}'
             f'{figure if g["choices"] else ""}'
             f'<p>The declared choices (<code>rubric/choices/{_h.escape(claim_id.split("-")[0])}.yml</code>):</p><ul>{choice_items}</ul>'
             f'{table_html(g)}</details>')
