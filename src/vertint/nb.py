@@ -121,11 +121,11 @@ class Table:
 
 
 def claims_examined(chapter: str):
-    """The *Claims examined* section's list: every registered claim of ``chapter``, quoted, with its
-    source and a link to the section that judges it."""
+    """The *Claims examined* section's list: every registered claim of ``chapter``, quoted, with a
+    link to the section that judges it (who said it, and when, is in the claim's box there)."""
     from .claims import registry
 
-    lines = [f"- {{ref}}`{cid} <{rec['section']}>`: \u201c{rec['claim']}\u201d ({rec['source']})"
+    lines = [f"- {{ref}}`{cid} <{rec['section']}>`: \u201c{rec['claim']}\u201d"
              for cid, rec in registry().items() if rec["chapter"] == chapter]
     return _Markdown("\n".join(lines))
 

@@ -679,10 +679,10 @@ def panel(claim_id: str):
         return _Panel(f'<details class="robustness-panel" id="robustness-{_h.escape(claim_id)}"><summary>How robust is '
                       f'this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span>'
                       f'</summary><p>{_h.escape(g["note"])}</p></details>')
-    div = charts.chart_id(f"robustness-{claim_id}")
+    div = f"rob-{claim_id}"  # short: the page repeats it several times per panel
     payload = json.dumps(panel_data(claim_id, g), sort_keys=True, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
     figure = (f'<div class="vertint-figure"><div id="{div}" class="vertint-chart" role="img" '
-              f'aria-label="Specification curve and decision matrix of claim {claim_id}" aria-describedby="{div}-head {div}-desc"></div>'
+              f'aria-label="Robustness of {claim_id}" aria-describedby="{div}-h {div}-d"></div>'
               f'<script>vertintRobustness("#{div}", {payload});</script></div>')
     choice_items = "".join(
         f"<li><strong>{_h.escape(c['label'])}</strong> ({', '.join(_h.escape(t) for t in c['labels'])}; default "
@@ -693,7 +693,7 @@ def panel(claim_id: str):
     note = f"<p>{_h.escape(g['note'])}</p>" if g["note"] else ""
     body = (f'<details class="robustness-panel" id="robustness-{_h.escape(claim_id)}">'
             f'<summary>How robust is this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span> '
-            f'<span id="{div}-head">{_h.escape(headline(s))}</span></summary><p id="{div}-desc">{_h.escape(details(s))}</p>{note}'
+            f'<span id="{div}-h">{_h.escape(headline(s))}</span></summary><p id="{div}-d">{_h.escape(details(s))}</p>{note}'
             f'{figure if g["choices"] else ""}'
             f'<p>The declared choices (<code>rubric/choices/{_h.escape(claim_id.split("-")[0])}.yml</code>):</p><ul>{choice_items}</ul>'
             f'{table_html(g)}</details>')
