@@ -1,7 +1,8 @@
 /* Robustness panels (vertint.robustness.panel): builds each panel's Vega-Lite spec in the page from
    a compact descriptor, so a chapter with many claims ships its grids, not twenty copies of the same
-   spec. Descriptor: {id, t: title, x: x-axis title, q: values are numbers, nd: specifications the
-   data decide, col: verdict colours, cfg: the house chart config, ch: [{l: label, o: value labels,
+   spec. Descriptor: {id, n: number of specifications (formatted), q: values are numbers, nd:
+   specifications the data decide, col and cfg: verdict colours and the house chart config (in a
+   page's first panel only; later panels reuse them), ch: [{l: label, o: value labels,
    d: default index}], rows: [[verdict index, value, base-36 choice indices], ...] in curve order}.
    The specification curve and decision matrix show the decided specifications; the dropdowns
    (Vega-Lite parameters) pick any combination, and the readout names its verdict. */
@@ -11,6 +12,12 @@
   var INK = "#222222";  // charts.INK; the registry swaps it for the dark-mode ink
 
   function spec(d) {
+    var cfg = d.cfg || window.vertintRobustnessConfig || {};
+    var col = d.col || window.vertintRobustnessColours;
+    window.vertintRobustnessConfig = cfg;
+    window.vertintRobustnessColours = col;
+    d = Object.assign({}, d, {col: col, t: d.id + ": " + d.n + " specifications",
+                              x: "Decided specification, sorted by " + (d.q ? "reproduced value" : "verdict")});
     var keys = d.ch.map(function (_, j) { return "c" + j; });
     var derived = [{ calculate: JSON.stringify(V) + "[datum.k]", as: "verdict" }];
     keys.forEach(function (k, j) {
@@ -66,8 +73,6 @@
         width: 380, height: 20
       });
     }
-    var cfg = d.cfg || window.vertintRobustnessConfig || {};  // the first panel of a page carries it
-    window.vertintRobustnessConfig = cfg;
     return {
       config: cfg,
       data: { values: d.rows.map(function (r) { return { k: r[0], v: r[1], c: r[2] }; }) },

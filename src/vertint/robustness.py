@@ -595,10 +595,11 @@ def panel_data(claim_id: str, g: dict) -> dict:
         code = "".join(_B36[c["values"].index(sp["choice"][c["name"]])] for c in choices)
         value = None if sp["value"] is None else (_compact(sp["value"]) if numeric else str(sp["value"]))
         rows.append([VERDICT_ORDER.index(sp["verdict"]), value, code])
+    cfg = _config_once()
     return {
-        "id": claim_id, "t": f"{claim_id}: {s['n_specs']:,} specifications", "q": numeric, "nd": s["n_decided"],
-        "x": f"Decided specification, sorted by {'reproduced value' if numeric else 'verdict'}",
-        "col": _verdict_colours(), "cfg": _config_once(),
+        "id": claim_id, "n": f"{s['n_specs']:,}", "q": numeric, "nd": s["n_decided"],
+        # colours and config travel with the page's first panel only (robustness.js keeps them)
+        "col": _verdict_colours() if cfg else None, "cfg": cfg,
         "ch": [{"l": c["label"], "o": c["labels"], "d": c["values"].index(c["default"])} for c in choices],
         "rows": rows,
     }
