@@ -686,7 +686,7 @@ def panel(claim_id: str):
               f'aria-label="Robustness of {claim_id}" aria-describedby="{div}-h {div}-d"></div>'
               f'<script>vertintRobustness("#{div}", {payload});</script></div>')
     choice_items = "".join(
-        f"<li><strong>{_h.escape(c['label'])}</strong> ({', '.join(_h.escape(t) for t in c['labels'])}; default "
+        f"<li><strong>{_h.escape(c['label'])}</strong> ({len(c['values'])} values, listed in the dropdown; default "
         f"{_h.escape(c['labels'][c['values'].index(c['default'])])}"
         f"{'; chapter parameter <code>' + _h.escape(c['param']) + '</code>' if c['param'] else ''}"
         f"{'; rubric parameter <code>' + _h.escape(c['rubric']) + '</code>' if c['rubric'] else ''}): {_h.escape(c['why'])}</li>"
