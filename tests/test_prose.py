@@ -21,7 +21,8 @@ STRIP = re.compile(
     r"|^:[a-z-]+:.*$"                    # directive options
     r"|<!--.*?-->"
     r"|^\s*\d+\.\s"                       # ordered-list markers
-    r"|\b95% (?:confidence|CI|interval)"  # the conventional confidence level is a definition
+    r"|\b95% (?:confidence|CI|interval|prediction|intervals|low|high|put)"  # the conventional level is a definition
+    r"|\bper 10,000\b|\b12-month\b|< 0\.001"  # units, a window's length, the p-value floor of fmt_p
     r"|\bper 100\b|\b30-day\b"            # units of the published outcomes
     r"|\b80% power\b"                      # the conventional power target is a definition
     r"|\bProposition 99\b"                 # a proper name
@@ -116,3 +117,36 @@ def _code_strings():
 def test_no_hand_typed_numbers_in_notebook_strings():
     found = [f"{where}: {hits} in {text[:60]!r}" for where, text in _code_strings() if (hits := typed_numbers(text))]
     assert not found, "numbers typed into reader-facing strings (format them from data):\n" + "\n".join(found)
+
+
+CHAPTER_MODULES = ["context", "admissions", "valencia", "rwt", "rwt_claims", "synth", "prop99", "meta", "workforce"]
+
+
+def _module_strings():
+    """Reader-facing string literals in the chapter modules: not docstrings, not error messages
+    (the text of a ``raise``), and with at least one space (not a key, format or column name)."""
+    import ast
+
+    files = []
+    for name in CHAPTER_MODULES:
+        base = ROOT / "src" / "vertint" / name
+        files += sorted(base.glob("*.py")) if base.is_dir() else [base.with_suffix(".py")]
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body \
+                    and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+                skip.add(id(node.body[0].value))
+            if isinstance(node, ast.Raise):
+                skip |= {id(n) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip and " " in node.value \
+                    and not node.value.lstrip().startswith("~"):  # a model formula (pyfixest), not prose
+                yield f"{path.relative_to(ROOT)}:{node.lineno}", node.value
+
+
+def test_no_hand_typed_numbers_in_chapter_module_strings():
+    """Sentences, captions and units the chapter modules put on the page are built from data too."""
+    found = [f"{where}: {hits} in {text[:60]!r}" for where, text in _module_strings() if (hits := typed_numbers(text))]
+    assert not found, "numbers typed into reader-facing strings in chapter modules (format them from data):\n" + "\n".join(found)

@@ -102,7 +102,7 @@ OUTCOMES: dict[str, Outcome] = {
         "2017-18, so the 2016-17 and 2017-18 take-overs have no pre-period."),
     "closed": Outcome(
         "Closed (absorbing)", "share of practices", "practice_payments", "2014-15",
-        "1 from the year a practice has a close date or drops out of the payments files (mergers included); "
+        "An indicator that switches on in the year a practice has a close date or drops out of the payments files (mergers included); "
         "panel of the practices open in the first year."),
 }
 

@@ -634,13 +634,14 @@ def power_summary(power: pd.DataFrame, target: float = 0.8) -> dict:
 # --------------------------------------------------------------------------- charts
 
 
-def power_chart(power: pd.DataFrame, published_relative: float | None = None):
+def power_chart(power: pd.DataFrame, published_relative: float | None = None, alpha: float | None = None):
     import altair as alt
 
     df = power.assign(effect_pct=100 * power["effect"], power_pct=100 * power["power"])
     line = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("effect_pct:Q", title="True reduction in admissions (%)"),
-        y=alt.Y("power_pct:Q", title="Power (% of simulated studies with permutation p ≤ 0.05)", scale=alt.Scale(domain=[0, 100])),
+        y=alt.Y("power_pct:Q", title=f"Power (% of simulated studies with permutation p ≤ {Assumptions().alpha if alpha is None else alpha:g})",
+                scale=alt.Scale(domain=[0, 100])),
         tooltip=[alt.Tooltip("effect_pct:Q", title="reduction (%)", format=".1f"),
                  alt.Tooltip("power_pct:Q", title="power (%)", format=".0f"),
                  alt.Tooltip("mean_estimate:Q", title="mean estimate (per 100/month)", format=".3f"),
