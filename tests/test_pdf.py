@@ -237,7 +237,9 @@ def test_a_chart_that_fails_leaves_the_previous_pdf(printed, tmp_path):
     shutil.copytree(src, root, symlinks=True)
     before = (root / "_build" / "pdf" / "book.pdf").read_bytes()
     page = root / "_build" / "html" / "notebooks" / "rwt.html"
-    page.write_text(page.read_text(encoding="utf-8").replace('vegaEmbed("#', 'vegaEmbed("#broken-', 1), encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
+    assert 'window.vertintCharts.add("' in text  # the mutation below must bite
+    page.write_text(text.replace('window.vertintCharts.add("', 'window.vertintCharts.add("broken-', 1), encoding="utf-8")
     proc = vertint(root, "pdf", "--force", timeout=900)
     assert proc.returncode == 1
     assert "error:" in proc.stderr and ("chart" in proc.stderr or "Chromium" in proc.stderr), proc.stderr

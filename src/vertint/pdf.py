@@ -45,8 +45,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 ORIGIN = "http://127.0.0.1:9"  # never contacted: Playwright answers every request from disk
 PRINT_DOC = "__vertint_print__.html"  # the stitched document's (virtual) name at the site root
 FOOTER_MARK = re.compile(r'<span class="vertint-pdf">.*?</span>', re.DOTALL)
-#: ids that inline scripts refer to (vegaEmbed("#vertint-fig-..."): kept as they are
-KEEP_ID = re.compile(r"^vertint-fig-")
+#: ids that inline scripts refer to (charts "#vertint-fig-...", robustness panels "#rob-..."): kept as they are
+KEEP_ID = re.compile(r"^(vertint-fig-|rob-)")  # rob-: robustness panels (vertint.robustness.panel)
 ID_REFS = ("for", "aria-labelledby", "aria-describedby", "aria-controls", "headers")
 MARGIN = {"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"}
 FOOTER = ('<div style="font-size:8pt;width:100%;text-align:center;color:#555;'
@@ -150,7 +150,7 @@ def stitch(html_dir: Path, docs: list[Doc], title: str = "") -> str:
             for link in soup.head.find_all("link", rel="stylesheet"):
                 head.append(out.new_tag("link", rel="stylesheet", href=_resolve(page, link["href"])))
             for script in soup.head.find_all("script", src=True):
-                if "vega-bundle" in script["src"]:
+                if any(name in script["src"] for name in ("vega-bundle", "vertint-charts", "robustness.js")):  # what charts need
                     head.append(out.new_tag("script", src=_resolve(page, script["src"])))
             extra = soup.select_one(".extra_footer")
             for el in extra.select(".vertint-pdf") if extra else []:
