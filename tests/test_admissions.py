@@ -144,23 +144,34 @@ def test_wolverhampton_against_the_national_study(table, rep):
     assert 0.97 < r["rest_of_england"] < 1.0
 
 
-def test_readmission_bound_and_portugal_verdict(est, rep, base):
+def test_readmission_range_from_english_shares_and_portugal(est, rep, base):
+    # the assumed range: the NHS Digital English 30-day emergency readmission shares (12.5% in 2013/14,
+    # 13.8% in 2017/18) times the admission baseline's rounding range; no "every admission a readmission" end
+    assert (rep["england_readmission_share_2013_14"], rep["england_readmission_share_2017_18"]) == (12.5, 13.8)
     b = adm.readmission_bound(est, rep, base).set_index("end")
     small, large = b.loc["smallest effect"], b.loc["largest effect"]
-    assert small["baseline_readmissions"] == pytest.approx(base["high"])
-    assert large["baseline_readmissions"] == pytest.approx(0.048 * base["low"])
-    assert small["ratio"] == pytest.approx(1 - 0.021 / base["high"])
-    assert large["ratio"] == pytest.approx(1 - 0.021 / (0.048 * base["low"]))
-    # the interval excludes no effect at every baseline (its upper end is 1 - 0.0049 / baseline < 1)
-    assert (b["ci_high"] < 1).all()
+    assert small["baseline_readmissions"] == pytest.approx(0.138 * 0.115 / 0.125)
+    assert large["baseline_readmissions"] == pytest.approx(0.125 * 0.105 / 0.135)
+    assert small["ratio"] == pytest.approx(1 - 0.021 / (0.138 * 0.92))  # 0.835
+    assert large["ratio"] == pytest.approx(1 - 0.021 / (0.125 * 0.105 / 0.135))  # 0.784
+    assert (b["readmission_share"] < 1).all() and (b["baseline_readmissions"] < b["baseline_admissions"]).all()
+    central = 1 - 0.021 / ((0.125 + 0.138) / 2 * 0.11 / 0.13)
+    assert b.attrs["central_ratio"] == pytest.approx(central) and large["ratio"] < central < small["ratio"]
+    assert (b["ci_high"] < 1).all()  # per registered patient the interval excludes no effect at both ends
     # per admission (Lopes's denominator) the ratio is the readmission ratio over the admission ratio
     assert small["per_admission"] == pytest.approx(small["ratio"] / small["admissions_ratio"])
-    assert small["per_admission_low"] > 1  # if every admission were a readmission: a rise per admission
-    assert large["per_admission_low"] < 1 < large["per_admission_high"]
-    v = adm.portugal_verdict(adm.readmission_bound(est, rep, base), adm.row(est, "lopes2017", "readmissions"))
-    assert v.label == verdicts.PARTLY and v.rule == "all_of"
-    assert v.reason.count("overlapping intervals on one scale") == 2  # per registered patient, both ends
-    assert v.reason.count("not both clear effects") == 2  # per admission, both ends
+    assert ((b["per_admission_low"] < 1) & (1 < b["per_admission_high"])).all()
+    lopes = adm.row(est, "lopes2017", "readmissions")
+    v, table = adm.portugal_similarity(adm.readmission_bound(est, rep, base), lopes)
+    assert v.label == verdicts.PARTLY and v.rule == "all_of" and len(table) == 4
+    by = table.groupby("denominator")["similarity rule"].agg(set)
+    assert by["per registered patient"] == {verdicts.SUPPORTED} and by["per admission"] == {verdicts.NOT_SUPPORTED}
+    assert "both ends" in adm.similarity_phrase(table)
+    assert adm.portugal_verdict(adm.readmission_bound(est, rep, base), lopes, "per_patient").label == verdicts.SUPPORTED
+    # the claim is reported speech: Yu et al.'s Portugal passage was not read, so the verdict is given without data
+    value, claim = adm.portugal_claim(est, rep, base)
+    assert claim.label == verdicts.NOT_REPRODUCIBLE and claim.rule == "not_reproducible" and "not read" in claim.reason
+    assert value == f"{large['ratio']:.3f} to {small['ratio']:.3f}"
 
 
 def test_design_analysis_anchored_on_the_national_estimate(yu, base, est):
@@ -171,6 +182,16 @@ def test_design_analysis_anchored_on_the_national_estimate(yu, base, est):
     assert nat["power"] == pytest.approx(0.11, abs=0.01)
     assert nat["exaggeration"] == pytest.approx(3.3, abs=0.1)
     assert len(da[da["marker"] == "national interval"]) == 2
+    assert da["p_as_extreme"].isna().all()  # only with the published estimate
+    # P(estimate <= -0.11 | true = national effect, se) by hand: Phi((-0.11 + 0.03 * 0.11 / 0.13) / (0.135 / 3.92))
+    da = adm.design_analysis(yu["admissions"]["se"], base["central"], adm.row(est, "saunders2024", "emergency_admissions"), 0.13,
+                             published=-0.11)
+    nat = da[da["marker"] == "national estimate"].iloc[0]
+    z = (-0.11 + 0.03 * 0.11 / 0.13) / (0.135 / (2 * 1.959964))
+    assert z == pytest.approx(-2.457, abs=0.001)
+    assert nat["p_as_extreme"] == pytest.approx(0.5 * math.erfc(-z / math.sqrt(2)), rel=1e-6)
+    assert nat["p_as_extreme"] == pytest.approx(0.0070, abs=0.0001)  # about one study in 143
+    assert da[da["marker"] == "press release (Yu)"].iloc[0]["p_as_extreme"] == pytest.approx(0.5)
     assert da["power"].is_monotonic_increasing and da["exaggeration"].is_monotonic_decreasing
     import vl_convert as vlc
 
@@ -185,7 +206,13 @@ def test_forest_chart(table):
     for scale in ("ratio", "percent"):
         chart, data = adm.forest_chart(table[table["outcome"] == "emergency_admissions"], m, scale, "emergency admissions")
         assert list(data["kind"]) == ["study", "study"]  # refused: no pooled row
-        assert vlc.vegalite_to_svg(chart.to_dict()).startswith("<svg")
+        spec = chart.to_dict()
+        assert vlc.vegalite_to_svg(spec).startswith("<svg")
+        enc = [layer["encoding"] for layer in spec["layer"][:2]]
+        # colour encodes the design (an informative legend); the all-"study" shape has no legend
+        assert all(e["color"]["field"] == "design" for e in enc)
+        assert enc[1]["shape"]["legend"] is None
+        assert set(data["design"]) == {"synthetic control", "difference-in-differences"}
     # three comparable estimates: the pool is drawn with its HKSJ interval and the prediction interval
     three = pd.concat([table, table[table["study_id"] == "saunders2024"].assign(study_id="copy", study="A copy")])
     m3 = adm.meta_analysis(three, "emergency_admissions", list(adm.STUDIES) + ["copy"], "dl")
@@ -273,7 +300,7 @@ def _run_chapter(tmp_path, **params):
 
 EXPECTED = {
     "admissions-wolverhampton-reduction": verdicts.SUPPORTED,
-    "admissions-portugal-similar": verdicts.PARTLY,
+    "admissions-portugal-similar": verdicts.NOT_REPRODUCIBLE,
     "admissions-nihr-costs": verdicts.NOT_REPRODUCIBLE,
     "admissions-avoided-admissions": verdicts.SUPPORTED,
     "admissions-avoided-readmissions": verdicts.SUPPORTED,
@@ -295,10 +322,65 @@ def test_chapter_emits_every_claim_once_with_computed_verdicts(tmp_path):
         assert rec["verdict"] == EXPECTED[cid], (cid, rec["reason"])
     assert recs["admissions-prop99-placebo"]["rule"] == "equals"
     assert recs["admissions-prop99-sdid"]["reproduced"]["value"] == pytest.approx(-15.6, abs=0.01)
-    assert recs["admissions-portugal-similar"]["rule"] == "all_of"
+    assert recs["admissions-portugal-similar"]["rule"] == "not_reproducible"
+    red = recs["admissions-wolverhampton-reduction"]
+    assert "Saunders et al. 2024" in red["now"]["note"] and red["now"]["verdict"] == red["verdict"]
 
 
 def test_chapter_runs_a_variant(tmp_path):
     recs = _run_chapter(tmp_path, outcome="readmissions", effect_scale="ratio", studies=["saunders2024", "lopes2017"],
                         tau2_method="pm", true_effect=0.13)
-    assert recs["admissions-portugal-similar"]["verdict"] == verdicts.PARTLY  # judged on the bound, not on the pool
+    assert recs["admissions-portugal-similar"]["verdict"] == verdicts.NOT_REPRODUCIBLE  # reported speech, not the pool
+
+
+def test_p_check_table_shows_censored_p_values_and_flags_them(est):
+    t = adm.p_check_table(est).set_index("outcome")
+    ae = t.loc["A&E attendances"]
+    assert ae["p reported"] == "<0.0001" and ae["|z| reported"].startswith(">")
+    # the interval 0.96 to 0.99 around 0.98 implies p of about 0.010, far above the reported bound
+    se = (math.log(0.99) - math.log(0.96)) / (2 * 1.959964)
+    p = math.erfc(abs(math.log(0.98)) / se / math.sqrt(2))
+    assert p == pytest.approx(0.0101, abs=0.0001) and ae["p implied by interval"] == f"{p:#.2g}"
+    assert ae["agrees with the interval?"].startswith("no") and "extreme of their rounding" in ae["agrees with the interval?"]
+    # at the extreme of rounding (estimate 0.975, interval 0.965 to 0.985) p falls below the bound
+    assert adm.best_case_p(adm.row(est, "saunders2024", "ed_attendances")) < 0.0001
+    yu_rows = t[t["study"] == "Yu et al. 2020"]
+    assert list(yu_rows["agrees with the interval?"]) == ["yes", "yes"]
+    assert t[t["study"] == "Lopes et al. 2017"].iloc[0]["agrees with the interval?"] == "no p reported"
+
+
+def test_reduction_read_as_either_outcome(yu):
+    both = adm.reduction_claim(yu, "both", "both")[1]
+    either = adm.reduction_claim(yu, "both", "either")[1]
+    assert both.label == either.label == verdicts.SUPPORTED and both.rule == "all_of" and either.rule == "reported_effect"
+    # a made-up study where only admissions fell: "both" is partly supported, "either" supported
+    half = dict(yu, readmissions=dict(yu["readmissions"], ci_high=0.001))
+    assert adm.reduction_claim(half, "both", "both")[1].label == verdicts.PARTLY
+    assert adm.reduction_claim(half, "both", "either")[1].label == verdicts.SUPPORTED
+    with pytest.raises(ValueError, match="reading"):
+        adm.reduction_claim(yu, "both", "any")
+
+
+def test_pvalues_with_a_t_reference(yu):
+    from scipy import stats
+
+    df = 10 - 1  # ten practices pooled
+    q = stats.t.ppf(0.975, df)
+    assert q == pytest.approx(2.2622, abs=0.0001)
+    se_a = (0.18 - 0.045) / (2 * q)
+    p_a = 2 * stats.t.sf(0.11 / se_a, df)
+    assert p_a == pytest.approx(0.0050, abs=0.0001)
+    value, v = adm.pvalues_claim(yu, "z", "interval", "t")
+    assert value == float(f"{p_a:.2g}")
+    # admissions: |t| 3.69 against the reported p's 4.65 (21% apart: beyond twice 5%); readmissions 2.96 against 3.14 (5.6%)
+    assert abs(0.11 / se_a - stats.t.isf(0.0006, df)) / stats.t.isf(0.0006, df) > 0.1
+    assert v.label == verdicts.PARTLY and v.rule == "all_of"
+    assert adm.pvalues_claim(yu, "z", "interval", "normal")[1].label == verdicts.SUPPORTED
+    with pytest.raises(ValueError, match="reference"):
+        adm.pvalues_claim(yu, "z", "interval", "cauchy")
+
+
+def test_robustness_phrase():
+    s = {"label": "fragile", "flips": [{"label": "Compared as", "text": "p-values", "verdict": "not supported"}]}
+    assert adm.robustness_phrase(s) == "fragile to compared as p-values"
+    assert adm.robustness_phrase({"label": "robust", "flips": []}) == "robust"

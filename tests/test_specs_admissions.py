@@ -89,30 +89,34 @@ def test_pvalues_compared_as_p_values():
     assert run("admissions-pvalues", scale="p", supported_rel=0.1)["verdict"] == verdicts.PARTLY
 
 
-def test_reduction_at_the_99_percent_level():
-    # the readmissions interval at 99% reaches past zero; the admissions one does not
-    half_r = Z995 * (REA_HI - REA_LO) / (2 * Z975)
-    half_a = Z995 * (ADM_HI - ADM_LO) / (2 * Z975)
-    assert REA + half_r > 0 and ADM + half_a < 0
-    assert run("admissions-wolverhampton-reduction", interval_level=0.99)["verdict"] == verdicts.PARTLY
-    got = run("admissions-wolverhampton-reduction", interval_level=0.99, outcomes="admissions")
-    assert got == {"value": ADM, "verdict": verdicts.SUPPORTED, "rule": "all_of"}
+def test_reduction_read_as_either_outcome():
+    # both published intervals lie below zero, so either reading reports the study faithfully
+    assert ADM_HI < 0 and REA_HI < 0
+    got = run("admissions-wolverhampton-reduction", reading="either")
+    assert got == {"value": ADM, "verdict": verdicts.SUPPORTED, "rule": "reported_effect"}
     assert run("admissions-wolverhampton-reduction", outcomes="readmissions")["value"] == REA
+    assert "interval_level" not in choices()["admissions-wolverhampton-reduction"].default  # certainty, not fidelity
 
 
-def test_portugal_per_registered_patient_only():
-    # the admission baseline implied by 0.11 and 13%, each rounded: 0.105/0.135 to 0.115/0.125
-    low, high = 0.105 / 0.135, 0.115 / 0.125
-    share = 0.048  # readmissions per admission in the Portuguese integrated hospitals (press report)
-    ends = [(1 + REA / b, 1 + REA_LO / b, 1 + REA_HI / b) for b in (high, share * low)]
-    portugal = (0.812, 0.997)
-    # both ends exclude no effect on the reduction side and overlap Portugal's interval
-    assert all(hi < 1 and lo <= portugal[1] and portugal[0] <= hi for _, lo, hi in ends)
-    got = run("admissions-portugal-similar", denominators="per_patient")
-    assert got["value"] == round(ends[1][0], 3) and got["verdict"] == verdicts.SUPPORTED
-    # not one scale: at most partly, whatever the overlap
-    assert run("admissions-portugal-similar", denominators="per_patient", common_scale=False)["verdict"] == verdicts.PARTLY
-    assert run("admissions-portugal-similar", denominators="per_admission")["verdict"] == verdicts.NOT_SUPPORTED
+def test_pvalues_with_a_t_reference_distribution():
+    from scipy import stats
+
+    df = 10 - 1  # Yu et al. pool ten practices
+    q = stats.t.ppf(0.975, df)
+    se_a, se_r = (ADM_HI - ADM_LO) / (2 * q), (REA_HI - REA_LO) / (2 * q)
+    t_a, t_r = abs(ADM) / se_a, abs(REA) / se_r
+    ra = abs(t_a - stats.t.isf(ADM_P / 2, df)) / stats.t.isf(ADM_P / 2, df)  # 21%
+    rr = abs(t_r - stats.t.isf(REA_P / 2, df)) / stats.t.isf(REA_P / 2, df)  # 5.6%
+    assert ra > 0.1 and 0.05 < rr < 0.1
+    got = run("admissions-pvalues", reference="t")
+    assert got["value"] == float(f"{2 * stats.t.sf(t_a, df):.2g}") and got["verdict"] == verdicts.PARTLY
+    assert run("admissions-pvalues", reference="t", scale="p")["verdict"] == verdicts.NOT_SUPPORTED
+
+
+def test_portugal_has_no_grid():
+    # reported speech whose passage was not read: no verdict from data, so no declared choices
+    assert "admissions-portugal-similar" not in choices()
+    assert lock()["admissions-portugal-similar"]["verdict"] == verdicts.NOT_REPRODUCIBLE
 
 
 def test_sc_check_with_the_synthdid_transcription():

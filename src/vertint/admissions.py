@@ -81,7 +81,7 @@ def yu_rederivation(est: pd.DataFrame, rep: dict) -> dict:
     """Everything in Yu et al. (2020) that can be recomputed from the published figures."""
     adm, rea = row(est, "yu2020", "emergency_admissions"), row(est, "yu2020", "readmissions")
     patients = rep["yu_patients"]
-    out: dict = {"patients": patients}
+    out: dict = {"patients": patients, "practices": int(rep["yu_practices"])}
     for key, r in (("admissions", adm), ("readmissions", rea)):
         se = se_from_ci(r["ci_low"], r["ci_high"])
         p_implied = p_from_estimate(r["estimate"], se)
@@ -134,21 +134,70 @@ def all_estimates_table(est: pd.DataFrame) -> pd.DataFrame:
     }).set_index("study")
 
 
+def _censored_bound(text) -> float | None:
+    """The bound of a p-value reported as an inequality ("<0.0001" → 0.0001), else None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return float(text.strip().lstrip("<>"))
+
+
+def best_case_p(r: pd.Series) -> float:
+    """The smallest p-value the published estimate and interval allow once their rounding is
+    carried: each of the three figures moved by up to half its last published digit, the estimate
+    as far from no effect and the interval as narrow as the rounding permits (normal, log scale for
+    ratios). What a reported p-value would have to be at least, for it to agree with the interval."""
+    log = r["measure"] != "rate_difference"
+    unit = max(published_unit(r["estimate"]), published_unit(r["ci_low"]), published_unit(r["ci_high"]))
+    h = unit / 2
+    null = 1.0 if log else 0.0
+    e = r["estimate"] + (-h if r["estimate"] < null else h)
+    lo, hi = r["ci_low"] + h, r["ci_high"] - h
+    if not lo < hi:
+        return 0.0
+    se = se_from_ci(lo, hi, log=log)
+    return p_from_estimate(e, se, log=log)
+
+
 def p_check_table(est: pd.DataFrame) -> pd.DataFrame:
-    """Reported p-values against those implied by the reported intervals (normal approximation)."""
+    """Reported p-values against those implied by the reported intervals (normal approximation).
+    A p-value reported only as an inequality ("<0.0001") is shown as published; the last column
+    says whether the reported p agrees with the interval (by the rubric's ``rederived`` rule on the
+    z scale for an exact p; for an inequality, whether the implied p meets it), and, when it does
+    not, whether it could at the extreme of the figures' rounding (:func:`best_case_p`)."""
+    from .verdicts import SUPPORTED, rederived
+
     rows = []
     for _, r in est[est["scope"] == "overall"].iterrows():
         log = r["measure"] != "rate_difference"
         se = se_from_ci(r["ci_low"], r["ci_high"], log=log)
         p_imp = p_from_estimate(r["estimate"], se, log=log)
-        p_rep = r["p_reported"]
+        z_imp = abs(math.log(r["estimate"]) if log else r["estimate"]) / se
+        p_rep, bound = r["p_reported"], _censored_bound(r.get("p_reported_as"))
+        if not pd.isna(p_rep):
+            shown, z_rep = f"{p_rep:g}", f"{z_from_p(float(p_rep)):.2f}"
+            ok = rederived(z_from_p(float(p_rep)), z_imp).label == SUPPORTED
+            target = float(p_rep)
+        elif bound is not None:
+            shown, z_rep = str(r["p_reported_as"]).strip(), f">{z_from_p(bound):.2f}"
+            ok, target = p_imp < bound, bound
+        else:
+            rows.append({"study": r["study"], "outcome": OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
+                         "estimate": r["estimate"], "interval": f"{r['ci_low']:g} to {r['ci_high']:g}",
+                         "p reported": "NOT FOUND", "p implied by interval": f"{p_imp:#.2g}", "|z| reported": "",
+                         "|z| implied": round(z_imp, 2), "agrees with the interval?": "no p reported"})
+            continue
+        if ok:
+            agrees = "yes"
+        else:
+            best = best_case_p(r)
+            agrees = (f"no at the published figures (the interval implies p = {p_imp:#.2g}); " +
+                      ("reconcilable only at the extreme of their rounding" if best <= target
+                       else f"not even at the extreme of their rounding (p at least {best:#.2g})"))
         rows.append({
             "study": r["study"], "outcome": OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
             "estimate": r["estimate"], "interval": f"{r['ci_low']:g} to {r['ci_high']:g}",
-            "p reported": "NOT FOUND" if pd.isna(p_rep) else f"{p_rep:g}",
-            "p implied by interval": f"{p_imp:#.2g}",
-            "|z| reported": "" if pd.isna(p_rep) else f"{z_from_p(float(p_rep)):.2f}",
-            "|z| implied": round(abs(math.log(r["estimate"]) if log else r["estimate"]) / se, 2),
+            "p reported": shown, "p implied by interval": f"{p_imp:#.2g}",
+            "|z| reported": z_rep, "|z| implied": round(z_imp, 2), "agrees with the interval?": agrees,
         })
     return pd.DataFrame(rows)
 
@@ -175,36 +224,55 @@ def baseline_range(est: pd.DataFrame, rep: dict) -> dict:
             "effect_unit": published_unit(d)}
 
 
-def readmission_bound(est: pd.DataFrame, rep: dict, base: dict) -> pd.DataFrame:
-    """Wolverhampton's readmission rate difference as a ratio, at the two ends of the baselines it
-    could have had. No readmission baseline is published; two assumptions bound it:
+#: the published English shares of admissions followed by an emergency readmission within 30 days
+#: (``data/admissions_reported.csv``) that give the assumed range of Wolverhampton's readmission baseline
+READMISSION_SHARES = ("england_readmission_share_2013_14", "england_readmission_share_2017_18")
 
-    - at most the admission baseline (every unplanned readmission is also an unplanned admission),
-      taken at the top of its rounding range: the smallest relative effect;
-    - at least the share of admissions readmitted in the Portuguese integrated hospitals (press
-      report on Lopes et al.) times the bottom of the admission range: the largest relative effect.
+
+def readmission_shares(rep: dict) -> dict:
+    """The assumed range of readmissions per unplanned admission: the smaller and larger of the
+    published English 30-day emergency readmission shares (NHS Digital), as fractions."""
+    vals = [rep[k] / 100 for k in READMISSION_SHARES]
+    return {"low": min(vals), "high": max(vals),
+            "low_key": READMISSION_SHARES[vals.index(min(vals))], "high_key": READMISSION_SHARES[vals.index(max(vals))]}
+
+
+def readmission_bound(est: pd.DataFrame, rep: dict, base: dict) -> pd.DataFrame:
+    """Wolverhampton's readmission rate difference as a ratio over an *assumed range* of readmission
+    baselines. No readmission baseline is published; the range assumes Wolverhampton's unplanned
+    admissions were followed by a readmission as often as admissions in England as a whole, taking
+    the smaller and larger of the published English 30-day emergency readmission shares
+    (:func:`readmission_shares`) times the bottom and top of the admission baseline's rounding range:
+
+    - the larger share at the top of the admission range: the smallest relative effect;
+    - the smaller share at the bottom of the admission range: the largest relative effect.
 
     Each end gives the ratio per registered patient (Yu's denominator) and, dividing by the
     admissions ratio at the same baseline, per admission (Lopes's denominator; standard errors
     combined as if independent, which overstates them if the two estimates are positively
-    correlated, as a subset's estimate is with its whole's)."""
+    correlated, as a subset's estimate is with its whole's). The frame's ``attrs`` carry the central
+    ratio per registered patient (central admission baseline, the shares' midpoint) for the text."""
     a, r = row(est, "yu2020", "emergency_admissions"), row(est, "yu2020", "readmissions")
-    share_lo = rep["lopes_crude_readmission_integrated"] / 100
+    sh = readmission_shares(rep)
     rows = []
-    for end, b_adm, share, why in (
-            ("smallest effect", base["high"], 1.0, "readmission baseline = admission baseline (every unplanned admission a readmission)"),
-            ("largest effect", base["low"], share_lo, "readmissions as common per admission as in the Portuguese integrated hospitals")):
+    for end, b_adm, share, key in (("smallest effect", base["high"], sh["high"], sh["high_key"]),
+                                   ("largest effect", base["low"], sh["low"], sh["low_key"])):
         b_rea = share * b_adm
         conv_r = meta.rate_difference_as_ratio(r["estimate"], r["ci_low"], r["ci_high"], b_rea, b_rea)
         conv_a = meta.rate_difference_as_ratio(a["estimate"], a["ci_low"], a["ci_high"], b_adm, b_adm)
         rr, rr_lo, rr_hi = conv_r["point_low"], conv_r["ci_low"], conv_r["ci_high"]
         ra, ra_lo, ra_hi = conv_a["point_low"], conv_a["ci_low"], conv_a["ci_high"]
         per_adm = meta.ratio_of_ratios(rr, max(rr_lo, 1e-9), rr_hi, ra, ra_lo, ra_hi)
+        year = key.rsplit("_", 2)
+        why = (f"share of admissions followed by an emergency readmission as in England in {year[1]}/{year[2]} ({100 * share:g}%), "
+               f"admission baseline at the {'top' if end == 'smallest effect' else 'bottom'} of its range")
         rows.append({"end": end, "assumption": why, "readmission_share": share, "baseline_admissions": b_adm,
                      "baseline_readmissions": b_rea, "ratio": rr, "ci_low": rr_lo, "ci_high": rr_hi,
                      "admissions_ratio": ra, "per_admission": per_adm["ratio"], "per_admission_low": per_adm["ci_low"],
                      "per_admission_high": per_adm["ci_high"]})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["central_ratio"] = 1 + float(r["estimate"]) / ((sh["low"] + sh["high"]) / 2 * base["central"])
+    return out
 
 
 def common_scale(est: pd.DataFrame, base: dict) -> pd.DataFrame:
@@ -318,10 +386,14 @@ def wolverhampton_vs_national(table: pd.DataFrame, rep: dict) -> dict:
     return out
 
 
-def design_analysis(se: float, baseline: float, national: pd.Series, yu_relative: float, n: int = 40) -> pd.DataFrame:
+def design_analysis(se: float, baseline: float, national: pd.Series, yu_relative: float, n: int = 40,
+                    published: float | None = None) -> pd.DataFrame:
     """Gelman and Carlin's design analysis for a study with Wolverhampton's standard error, over true
     relative reductions from a tenth of the national study's lower bound up to the press release's
-    figure; the national estimate and its interval, and Yu's implied figure, are flagged."""
+    figure; the national estimate and its interval, and Yu's implied figure, are flagged. With
+    ``published`` (Yu's rate difference, negative for a fall), ``p_as_extreme`` is the chance, before
+    any selection on significance, that a normal estimate with this standard error centred on the
+    true effect falls at or below the published one: P(estimate <= published | true effect, se)."""
     nat = 1 - float(national["estimate"])
     nat_lo, nat_hi = 1 - float(national["ci_high"]), 1 - float(national["ci_low"])
     grid = np.unique(np.concatenate([np.linspace(nat_lo / 2, yu_relative, n), [nat, nat_lo, nat_hi, yu_relative]]))
@@ -331,7 +403,8 @@ def design_analysis(se: float, baseline: float, national: pd.Series, yu_relative
         mark = ("national estimate" if np.isclose(rel, nat) else "national interval" if np.isclose(rel, nat_lo) or np.isclose(rel, nat_hi)
                 else "press release (Yu)" if np.isclose(rel, yu_relative) else "")
         rows.append({"true_relative": rel, "true_effect": rel * baseline, "power": r["power"], "type_s": r["type_s"],
-                     "exaggeration": r["exaggeration"], "marker": mark})
+                     "exaggeration": r["exaggeration"], "marker": mark,
+                     "p_as_extreme": np.nan if published is None else float(stats.norm.cdf((published + rel * baseline) / se))})
     return pd.DataFrame(rows)
 
 
@@ -459,17 +532,17 @@ def savings_verdict(abstract_m: float, discussion_floor_m: float) -> Verdict:
                               "costs behind either figure are not published")
 
 
-def portugal_verdict(bound: pd.DataFrame, lopes: pd.Series, denominators: str = "both", common_scale: bool = True,
-                     odds: str = "as_ratio", control_risk: float | None = None) -> Verdict:
-    """'Similar to Portugal', judged by the rubric's ``similarity`` rule at both ends of the bounded
-    conversion of Wolverhampton's readmission effect, per registered patient (Yu's denominator) and
-    per admission (Lopes's), and combined with ``all_of``: supported only if similar at every end on
-    both denominators.
+def portugal_similarity(bound: pd.DataFrame, lopes: pd.Series, denominators: str = "both", common_scale: bool = True,
+                        odds: str = "as_ratio", control_risk: float | None = None) -> tuple[Verdict, pd.DataFrame]:
+    """The substantive question behind the Portugal claim (are the effects similar?), for the text
+    and the certainty box, not the claim's fidelity verdict: the rubric's ``similarity`` rule at both
+    ends of the assumed range of Wolverhampton's readmission ratio, per registered patient (Yu's
+    denominator) and per admission (Lopes's), combined with ``all_of``; and one row per comparison.
 
-    The defaults are the chapter's; the robustness grid varies them: ``denominators`` ("both",
-    "per_patient" or "per_admission"), whether the two ratios count as one scale (``common_scale``),
-    and whether Lopes's odds ratio is taken as a risk ratio (``odds="as_ratio"``) or converted to one
-    at the control group's readmission risk (``"zhang_yu"``: OR / (1 - p0 + p0 OR))."""
+    ``denominators`` ("both", "per_patient" or "per_admission"), whether the two ratios count as one
+    scale (``common_scale``), and whether Lopes's odds ratio is taken as a risk ratio
+    (``odds="as_ratio"``) or converted at the control group's readmission risk (``"zhang_yu"``:
+    OR / (1 - p0 + p0 OR))."""
     from .verdicts import all_of, relabel, similarity
 
     if denominators not in PORTUGAL_DENOMINATORS:
@@ -483,7 +556,7 @@ def portugal_verdict(bound: pd.DataFrame, lopes: pd.Series, denominators: str = 
         raise ValueError(f"odds must be 'as_ratio' or 'zhang_yu', got {odds!r}")
     pt = {"label": "Portugal (odds ratio per admission)" if odds == "as_ratio" else "Portugal (risk ratio per admission)",
           "estimate": conv(lopes["estimate"]), "ci_low": conv(lopes["ci_low"]), "ci_high": conv(lopes["ci_high"]), "null": 1.0}
-    parts = []
+    parts, rows = [], []
     for _, b in bound.iterrows():
         for denom, est, lo, hi in (("per registered patient", b["ratio"], b["ci_low"], b["ci_high"]),
                                    ("per admission", b["per_admission"], b["per_admission_low"], b["per_admission_high"])):
@@ -491,30 +564,42 @@ def portugal_verdict(bound: pd.DataFrame, lopes: pd.Series, denominators: str = 
                 continue
             w = {"label": "Wolverhampton (ratio)", "estimate": round(float(est), 3), "ci_low": round(float(lo), 3),
                  "ci_high": round(float(hi), 3), "null": 1.0}
-            parts.append(relabel(similarity(w, pt, same_scale=common_scale), f"{b['end']}, {denom}"))
-    return all_of(*parts)
+            v = relabel(similarity(w, pt, same_scale=common_scale), f"{b['end']}, {denom}")
+            parts.append(v)
+            rows.append({"end of the assumed range": b["end"], "denominator": denom,
+                         "Wolverhampton ratio (95% CI)": f"{w['estimate']:.3f} ({w['ci_low']:.3f} to {w['ci_high']:.3f})",
+                         "Portugal (95% CI)": f"{pt['estimate']:.3f} ({pt['ci_low']:.3f} to {pt['ci_high']:.3f})",
+                         "similarity rule": v.label, "why": v.reason.split("; ")[-1]})
+    return all_of(*parts), pd.DataFrame(rows)
+
+
+def portugal_verdict(bound: pd.DataFrame, lopes: pd.Series, denominators: str = "both", common_scale: bool = True,
+                     odds: str = "as_ratio", control_risk: float | None = None) -> Verdict:
+    """The combined ``similarity`` judgement of :func:`portugal_similarity` (the substance, not the
+    claim's fidelity)."""
+    return portugal_similarity(bound, lopes, denominators, common_scale, odds, control_risk)[0]
 
 
 #: which denominators the Portugal comparison is judged on
 PORTUGAL_DENOMINATORS = {"both": None, "per_patient": "per registered patient", "per_admission": "per admission"}
 
+#: why the Portugal claim's fidelity cannot be judged (see the chapter)
+PORTUGAL_UNREAD = ("the claim reports what Yu et al. say in their discussion; the public pages this book could read hold "
+                   "their abstract and the summary and strengths-and-limitations parts of the discussion, which do not "
+                   "mention Portugal, so whether the authors note the similarity (and so whether the long read reports "
+                   "them faithfully) cannot be checked; the paper's full discussion was not read")
 
-def portugal_claim(est: pd.DataFrame, rep: dict, base: dict, denominators: str = "both", baseline: str = "envelope",
-                   common_scale: bool = True, odds: str = "as_ratio") -> tuple[float, Verdict]:
-    """The claim 'similar to Portugal' as the chapter emits it: the reproduced value (Wolverhampton's
-    readmission ratio at the largest-effect end, per registered patient, or per admission when only
-    that denominator is judged) and the verdict of :func:`portugal_verdict`. ``baseline="central"``
-    ignores the rounding of the figures that imply the admission baseline."""
-    if baseline == "central":
-        base = dict(base, low=base["central"], high=base["central"])
-    elif baseline != "envelope":
-        raise ValueError(f"baseline must be 'envelope' or 'central', got {baseline!r}")
+
+def portugal_claim(est: pd.DataFrame, rep: dict, base: dict) -> tuple[str, Verdict]:
+    """The claim 'the authors note the similarity with Portugal' as the chapter emits it: a claim
+    about what Yu et al. wrote, whose passage could not be read, so the rubric's verdict without data
+    (``not_reproducible``, with the reason). The reproduced value is the assumed range of
+    Wolverhampton's readmission ratio per registered patient (the substance, shown in the text)."""
+    from .verdicts import not_reproducible
+
     bound = readmission_bound(est, rep, base)
-    lopes = row(est, "lopes2017", "readmissions")
-    end = bound.iloc[1]
-    value = float(end["per_admission"] if denominators == "per_admission" else end["ratio"])
-    verdict = portugal_verdict(bound, lopes, denominators, common_scale, odds, rep["lopes_crude_readmission_control"] / 100)
-    return round(value, 3), verdict
+    lo, hi = float(bound["ratio"].min()), float(bound["ratio"].max())
+    return f"{lo:.3f} to {hi:.3f}", not_reproducible(PORTUGAL_UNREAD)
 
 
 #: the figures the avoided events can be re-derived from
@@ -543,30 +628,45 @@ def avoided_claim(yu: dict, outcome: str, inputs: str = "published") -> tuple[fl
     return round(float(value), 1), rederived(d["per_year_reported"], float(value))
 
 
-def pvalues_claim(yu: dict, scale: str = "z", se_from: str = "interval") -> tuple[float, Verdict]:
-    """The published p-values against those implied by the published intervals (normal theory),
-    both outcomes judged by the rubric's ``rederived`` rule and combined with ``all_of``. ``scale``:
-    compare |z| (the chapter's: rounding distorts it less) or the p-values themselves; ``se_from``:
-    the standard error from the whole interval (the chapter's) or from its lower or upper half
-    alone (the intervals are not exactly symmetric). Returns the admissions p implied (two
-    significant figures) and the verdict."""
+#: the reference distributions the p-value check may assume
+P_REFERENCES = ("normal", "t")
+
+
+def pvalues_claim(yu: dict, scale: str = "z", se_from: str = "interval", reference: str = "normal") -> tuple[float, Verdict]:
+    """The published p-values against those implied by the published intervals, both outcomes
+    judged by the rubric's ``rederived`` rule and combined with ``all_of``. ``scale``: compare the
+    test statistics (the chapter's: rounding distorts them less) or the p-values themselves;
+    ``se_from``: the standard error from the whole interval (the chapter's) or from its lower or upper
+    half alone (the intervals are not exactly symmetric); ``reference``: the normal distribution (the
+    chapter's) or a t distribution with one degree of freedom fewer than the number of practices
+    pooled (the usual small-sample reference for a mean over few clusters), used both to read the
+    standard error off the interval and to turn a statistic into a p-value. Returns the admissions p
+    implied (two significant figures) and the verdict."""
     from .verdicts import all_of, rederived
 
+    if reference == "normal":
+        q, sf, isf = Z975, stats.norm.sf, stats.norm.isf
+    elif reference == "t":
+        df = yu["practices"] - 1
+        q = float(stats.t.ppf(0.975, df))
+        sf, isf = (lambda x: stats.t.sf(x, df)), (lambda x: stats.t.isf(x, df))
+    else:
+        raise ValueError(f"reference must be one of {P_REFERENCES}, got {reference!r}")
     parts, p_adm = [], None
     for key in ("admissions", "readmissions"):
         d = yu[key]
         if se_from == "interval":
-            se = d["se"]
+            se = (d["ci_high"] - d["ci_low"]) / (2 * q)
         elif se_from == "lower":
-            se = (d["estimate"] - d["ci_low"]) / Z975
+            se = (d["estimate"] - d["ci_low"]) / q
         elif se_from == "upper":
-            se = (d["ci_high"] - d["estimate"]) / Z975
+            se = (d["ci_high"] - d["estimate"]) / q
         else:
             raise ValueError(f"se_from must be 'interval', 'lower' or 'upper', got {se_from!r}")
-        z = abs(d["estimate"]) / se
-        p = p_from_estimate(d["estimate"], se)
+        stat = abs(d["estimate"]) / se
+        p = float(2 * sf(stat))
         if scale == "z":
-            parts.append(rederived(d["z_reported"], z))
+            parts.append(rederived(float(isf(d["p_reported"] / 2)), stat))
         elif scale == "p":
             parts.append(rederived(d["p_reported"], p))
         else:
@@ -576,18 +676,26 @@ def pvalues_claim(yu: dict, scale: str = "z", se_from: str = "interval") -> tupl
     return float(f"{p_adm:.2g}"), all_of(*parts)
 
 
-def reduction_claim(yu: dict, outcomes: str = "both") -> tuple[float, Verdict]:
+#: how "a reduction in admissions or readmissions" may be read
+REDUCTION_READINGS = ("both", "either")
+
+
+def reduction_claim(yu: dict, outcomes: str = "both", reading: str = "both") -> tuple[float, Verdict]:
     """'A modest reduction in admissions or readmissions', judged by the rubric's ``reported_effect``
     rule on each outcome's interval at the rubric's ``interval_level`` (the published interval at its
-    own level; at another level, the normal interval with the standard error the published one implies),
-    combined with ``all_of``. ``outcomes``: "both" (the chapter's), "admissions" or "readmissions"."""
+    own level; at another level, the normal interval with the standard error the published one implies).
+    ``outcomes``: "both" (the chapter's), "admissions" or "readmissions". ``reading``: "both" (the
+    chapter's: the claim reports a reduction in each outcome, combined with ``all_of``) or "either"
+    (the claim holds if it reports one outcome faithfully: the best of the outcomes' verdicts)."""
     from . import rubric
-    from .verdicts import all_of, reported_effect
+    from .verdicts import NOT_SUPPORTED, PARTLY, SUPPORTED, all_of, relabel, reported_effect
 
     level = float(rubric.param("reported_effect", "interval_level"))
     keys = {"both": ("admissions", "readmissions"), "admissions": ("admissions",), "readmissions": ("readmissions",)}
     if outcomes not in keys:
         raise ValueError(f"outcomes must be one of {tuple(keys)}, got {outcomes!r}")
+    if reading not in REDUCTION_READINGS:
+        raise ValueError(f"reading must be one of {REDUCTION_READINGS}, got {reading!r}")
     parts = []
     for key in keys[outcomes]:
         d = yu[key]
@@ -596,7 +704,11 @@ def reduction_claim(yu: dict, outcomes: str = "both") -> tuple[float, Verdict]:
         else:
             half = float(stats.norm.ppf(0.5 + level / 2)) * d["se"]
             lo, hi = d["estimate"] - half, d["estimate"] + half
-        parts.append(reported_effect(0, lo, hi, "reduction"))
+        parts.append(relabel(reported_effect(0, lo, hi, "reduction"), key))
+    if reading == "either" and len(parts) > 1:
+        order = {SUPPORTED: 0, PARTLY: 1, NOT_SUPPORTED: 2}
+        best = min(parts, key=lambda v: order[v.label])
+        return yu[keys[outcomes][0]]["estimate"], relabel(best, "either outcome, the best reported")
     return yu[keys[outcomes][0]]["estimate"], all_of(*parts)
 
 
@@ -617,14 +729,66 @@ def forest_chart(table: pd.DataFrame, pooled: dict | None, scale: str, outcome_l
     title = "Rate ratio (log scale)" if scale == "ratio" else "Change in rate (%)"
     xscale = alt.Scale(type="log") if scale == "ratio" else alt.Scale(zero=False)
     order = list(df["study"])
+    # colour says the design (the legend is then informative); the marker's shape says what a row is
+    # (study, pooled, prediction) and needs no legend while every row is a study
+    colour = alt.Color("design:N", title="Design", legend=alt.Legend(orient="bottom"))
+    shape = alt.Shape("kind:N", title=None, legend=None if df["kind"].nunique() == 1 else alt.Legend(orient="bottom"))
     base = alt.Chart(df).encode(y=alt.Y("study:N", sort=order, title=None))
     bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low_shown:Q", title=f"{title}, {outcome_label}", scale=xscale), x2="ci_high_shown:Q",
-                                               color=alt.Color("kind:N", title=None))
+                                               color=colour)
     pts = base.mark_point(filled=True, size=80).encode(
-        x="ratio_shown:Q", color="kind:N", shape=alt.Shape("kind:N", title=None),
+        x="ratio_shown:Q", color=colour, shape=shape,
         tooltip=["study:N", "design:N", "conversion:N", alt.Tooltip("ratio_shown:Q", title="estimate", format=".3f"),
                  alt.Tooltip("ci_low_shown:Q", title="95% CI low", format=".3f"), alt.Tooltip("ci_high_shown:Q", title="95% CI high", format=".3f")])
     null = alt.Chart(pd.DataFrame({"x": [display(1.0, scale)]})).mark_rule(strokeDash=[4, 4], color=GREY).encode(x="x:Q")
     data_out = df[["study", "kind", "ratio", "ci_low", "ci_high"] + [c for c in ("design", "conversion") if c in df]]
     return alt.layer(bars, pts, null).properties(height=40 * len(df) + 20), data_out
 
+
+
+def robustness_phrase(summary: dict) -> str:
+    """How robust a verdict is, in words for the text, from its robustness summary
+    (:func:`vertint.robustness.summarise`): the label and, when fragile, the single choices that
+    change the verdict ("fragile to …")."""
+    lab = summary["label"]
+    if not summary["flips"]:
+        return lab
+    alts = "; ".join(f"{f['label'].lower()} {f['text']}" for f in summary["flips"])
+    return f"{lab} to {alts}"
+
+
+#: the vendored reference cost used to check the scale of the savings per avoided event
+REFCOST_KEY = "nhs_reference_cost_nonelective_2016_17"
+
+
+def reduction_now(est: pd.DataFrame, yu: dict, verdict: Verdict) -> dict:
+    """The reduction claim's *still true now?* line: the claim reports Yu et al.'s study, whose
+    figures have not changed, so the verdict stands; but the later national study (Saunders et al.)
+    bears on whether the reduction is "modest" and general, and the note says what it found."""
+    adm_, rea = row(est, "saunders2024", "emergency_admissions"), row(est, "saunders2024", "readmissions")
+    study = str(adm_["study"])
+    year = study.rsplit(" ", 1)[-1]
+    f = lambda r: f"IRR {r['estimate']:.2f} ({r['ci_low']:.2f} to {r['ci_high']:.2f}), a {100 * (1 - r['estimate']):.0f}% reduction"
+    note = (f"the claim reports Yu et al.'s study, whose figures are unchanged, so the verdict stands; but {study}, "
+            f"the later national study of practices run by trusts, bears on whether the reduction is modest and general: "
+            f"emergency admissions {f(adm_)}, and 30-day emergency readmissions {f(rea)}, "
+            f"against the {100 * yu['relative_reduction_press']:.0f}% in Wolverhampton's press release")
+    return {"verdict": verdict, "date": year, "note": note}
+
+
+def similarity_phrase(table: pd.DataFrame) -> str:
+    """The answer of :func:`portugal_similarity`'s table in words, one clause per denominator."""
+    from .verdicts import NOT_SUPPORTED, SUPPORTED
+
+    words = {SUPPORTED: ("the two effects point the same way and their intervals overlap", ""),
+             NOT_SUPPORTED: ("Wolverhampton's interval includes no effect", ", so the two are not shown to be alike")}
+    clauses = []
+    for denom, g in table.groupby("denominator", sort=False):
+        labels = list(g["similarity rule"])
+        if len(set(labels)) == 1:
+            main, tail = words.get(labels[0], ("the two point the same way, but not on a common scale", ""))
+            clauses.append(f"{denom}, {main} at {'both ends' if len(labels) == 2 else 'every end'} of the range{tail}")
+        else:
+            clauses.append(f"{denom}, the answer depends on the end of the range (" +
+                           "; ".join(f"{e}: {w}" for e, w in zip(g["end of the assumed range"], g["why"])) + ")")
+    return "; ".join(clauses)

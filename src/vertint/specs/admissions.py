@@ -20,7 +20,7 @@ from ..robustness import Outcome, spec
 @lru_cache(maxsize=1)
 def _inputs():
     est, rep = adm.estimates(), adm.reported()
-    return est, rep, adm.yu_rederivation(est, rep), adm.baseline_range(est, rep)
+    return est, rep, adm.yu_rederivation(est, rep)
 
 
 @spec("admissions-avoided-admissions")
@@ -37,20 +37,13 @@ def avoided_readmissions(c: dict) -> Outcome:
 
 @spec("admissions-pvalues")
 def pvalues(c: dict) -> Outcome:
-    value, verdict = adm.pvalues_claim(_inputs()[2], c["scale"], c["se_from"])
+    value, verdict = adm.pvalues_claim(_inputs()[2], c["scale"], c["se_from"], c["reference"])
     return Outcome(value, verdict)
 
 
 @spec("admissions-wolverhampton-reduction")
 def wolverhampton_reduction(c: dict) -> Outcome:
-    value, verdict = adm.reduction_claim(_inputs()[2], c["outcomes"])
-    return Outcome(value, verdict)
-
-
-@spec("admissions-portugal-similar")
-def portugal_similar(c: dict) -> Outcome:
-    est, rep, _, base = _inputs()
-    value, verdict = adm.portugal_claim(est, rep, base, c["denominators"], c["baseline"], c["common_scale"], c["odds"])
+    value, verdict = adm.reduction_claim(_inputs()[2], c["outcomes"], c["reading"])
     return Outcome(value, verdict)
 
 
