@@ -381,6 +381,6 @@ def test_pvalues_with_a_t_reference(yu):
 
 
 def test_robustness_phrase():
-    s = {"label": "fragile", "flips": [{"label": "Compared as", "text": "p-values", "verdict": "not supported"}]}
-    assert adm.robustness_phrase(s) == "fragile to compared as p-values"
+    s = {"label": "fragile", "flips": [{"label": "Comparison scale", "text": "p-values", "verdict": "not supported"}]}
+    assert adm.robustness_phrase(s) == "fragile to comparison scale: p-values"
     assert adm.robustness_phrase({"label": "robust", "flips": []}) == "robust"

@@ -753,7 +753,7 @@ def robustness_phrase(summary: dict) -> str:
     lab = summary["label"]
     if not summary["flips"]:
         return lab
-    alts = "; ".join(f"{f['label'].lower()} {f['text']}" for f in summary["flips"])
+    alts = "; ".join(f"{f['label'].lower()}: {f['text']}" for f in summary["flips"])
     return f"{lab} to {alts}"
 
 
