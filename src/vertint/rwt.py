@@ -43,7 +43,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from . import data
+from . import data, deflator
 
 TAKEOVERS = "rwt_takeovers"
 #: Wolverhampton CCG (to 2020-21; from 2021-22 its practices are in the Black Country CCG, D2P2L)
@@ -92,9 +92,10 @@ OUTCOMES: dict[str, Outcome] = {
         "The payments file's list: last known quarter to 2017-18, the mean of the year's quarters from 2018-19 "
         "(a change common to all practices, absorbed by the year effects)."),
     "payments_per_patient": Outcome(
-        "NHS payments per registered patient (nominal)", "GBP per patient", "practice_payments", "2014-15",
-        "Nominal: no GDP deflator series is vendored with provenance. A deflator common to all practices only "
-        "rescales each year's contrast (and cancels in logs). From 2020-21 the total excludes COVID-19 and "
+        "NHS payments per registered patient (real terms)", "GBP per patient", "practice_payments", "2014-15",
+        "In the prices of the last financial year, deflated by the ONS GDP deflator at market prices (mean of "
+        "the financial year's quarters; vertint.deflator); nominal with the prices parameter. A deflator common "
+        "to all practices only rescales each year's contrast. From 2020-21 the total excludes COVID-19 and "
         "PCN-level payments."),
     "qof_share": Outcome(
         "QOF points achieved, share of points available", "share", "practice_qof", "2017-18",
@@ -129,6 +130,11 @@ def fy_label(start: int) -> str:
 
 def _fy_end(start: int) -> pd.Timestamp:
     return pd.Timestamp(year=start + 1, month=3, day=31)
+
+
+def _fy_ends(starts: pd.Series) -> pd.Series:
+    """:func:`_fy_end` of a column of financial-year starts, vectorised."""
+    return pd.to_datetime((starts.astype(int) + 1).astype(str) + "-03-31", format="%Y-%m-%d")
 
 
 # --------------------------------------------------------------------------- take-overs and treatment
@@ -221,7 +227,10 @@ def _practice_panel(digest: str) -> pd.DataFrame:
     # time-invariant descriptors used by the comparator sets
     wolves = set(pay.loc[pay["ccg_code"].astype(str) == WOLVERHAMPTON_CCG, "practice_code"])
     base["wolverhampton"] = base["practice_code"].isin(wolves)
-    rur = base.dropna(subset=["rurality"]).groupby("practice_code")["rurality"].agg(lambda s: s.mode().iloc[0])
+    # the most frequent rurality; ties to the first in sort order (what Series.mode().iloc[0] gives)
+    rur = (base.dropna(subset=["rurality"]).groupby(["practice_code", "rurality"]).size().rename("n").reset_index()
+           .sort_values(["practice_code", "n", "rurality"], ascending=[True, False, True])
+           .drop_duplicates("practice_code").set_index("practice_code")["rurality"])
     base["rurality_any"] = base["practice_code"].map(rur).fillna("Unknown").astype(str)
     return base
 
@@ -230,15 +239,18 @@ def practice_panel() -> pd.DataFrame:
     """Every practice and financial year in the payments, workforce and QOF tables, merged on
     (practice_code, t): the raw columns, ``wolverhampton`` (ever in CCG 06A) and ``rurality_any``
     (the practice's most frequent rurality; the files give none before 2016-17)."""
-    digest = "|".join(data.resource(n)["hash"] for n in ("practice_payments", "practice_workforce", "practice_qof"))
-    return _practice_panel(digest).copy()
+    return _practice_panel(_panel_digest()).copy()
+
+
+def _panel_digest() -> str:
+    return "|".join(data.resource(n)["hash"] for n in ("practice_payments", "practice_workforce", "practice_qof"))
 
 
 def _closed(base: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
     """Absorbing closure panel of the practices open in ``first`` (payments rows with patients)."""
     pay = base.dropna(subset=["registered_patients"])
     pay = pay[pay["ccg_code"].notna()]
-    is_open = (pay["registered_patients"] > 0) & (pay["close_date"].isna() | (pay["close_date"] > pay["t"].map(_fy_end)))
+    is_open = (pay["registered_patients"] > 0) & (pay["close_date"].isna() | (pay["close_date"] > _fy_ends(pay["t"])))
     open_rows = pay.loc[is_open, ["practice_code", "t"]]
     universe = sorted(set(open_rows.loc[open_rows["t"] == first, "practice_code"]))
     years = list(range(first, last + 1))
@@ -249,8 +261,12 @@ def _closed(base: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
     return grid
 
 
+#: how payments per patient are priced: in the prices of deflator.BASE_YEAR (GDP deflator), or as paid
+PRICES = ("real", "nominal")
+
+
 def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_list: float = 1000.0,
-          zero_as_missing: bool = True) -> pd.DataFrame:
+          zero_as_missing: bool = True, prices: str = "real") -> pd.DataFrame:
     """A tidy practice x financial-year panel of one outcome (column ``y``) for every practice in
     England, with the covariates the comparator sets use: ``imd_score``, ``list_size``,
     ``contract_type``, ``rurality_any``, ``ccg_code``, ``pcn_code``, ``wolverhampton``.
@@ -260,14 +276,35 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
     practice closes (a part-year of payments over an average list), and, with ``zero_as_missing``,
     workforce rows recording no GP (or, for the admin outcome, no admin staff) at a practice with
     patients: mostly returns missing from the early files (738 practices have no admin staff in
-    2015-16, 29 in 2022-23). ``first`` defaults to the outcome's first year (:data:`OUTCOMES`)."""
+    2015-16, 29 in 2022-23). ``first`` defaults to the outcome's first year (:data:`OUTCOMES`).
+    ``prices`` (payments per patient only): "real" puts each year's pounds in the prices of
+    :data:`vertint.deflator.BASE_YEAR` with the GDP deflator (:mod:`vertint.deflator`), "nominal"
+    leaves them as paid.
+
+    Built once per process for each set of arguments and data files (keyed on their hashes); every
+    call returns a fresh copy."""
     if outcome not in OUTCOMES:
         raise RWTError(f"unknown outcome {outcome!r}: choose one of {', '.join(OUTCOMES)}")
+    if prices not in PRICES:
+        raise RWTError(f"prices={prices!r}: choose one of {', '.join(PRICES)}")
     spec = OUTCOMES[outcome]
     t0, t1 = fy_start(first or spec.first_year), fy_start(last)
     if t0 > t1:
         raise RWTError(f"first year {first} is after last year {last}")
-    base = practice_panel()
+    real = outcome == "payments_per_patient" and prices == "real"
+    names = ("practice_payments", "practice_workforce", "practice_qof") + ((deflator.RESOURCE,) if real else ())
+    digest = "|".join(data.resource(n)["hash"] for n in names)
+    out = _panel(outcome, t0, t1, float(min_list), bool(zero_as_missing), real, digest)
+    res = out.copy()
+    res.attrs = dict(out.attrs)
+    return res
+
+
+@lru_cache(maxsize=32)
+def _panel(outcome: str, t0: int, t1: int, min_list: float, zero_as_missing: bool, real: bool,
+           digest: str) -> pd.DataFrame:
+    spec = OUTCOMES[outcome]
+    base = _practice_panel(_panel_digest())  # read only: filtered into a copy below
     base = base[(base["t"] >= t0) & (base["t"] <= t1)].copy()
     base["list_size"] = base["registered_patients"]
     if outcome == "closed":
@@ -288,6 +325,9 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
             y, denom = b["registered_patients"], b["registered_patients"]
         elif outcome == "payments_per_patient":
             y, denom = b["total_payments"] / b["registered_patients"], b["registered_patients"]
+            if real:
+                fac = deflator.factors(range(t0, t1 + 1))
+                y = y * b["t"].map(fac)
         else:  # qof_share
             y = b["qof_points"] / b["qof_points_available"]
             y = y.where(b["qof_points_available"] > 0)
@@ -298,7 +338,7 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
         if zero_as_missing and outcome == "admin_fte_per_10k":
             keep &= b["admin_fte"] > 0
         if spec.source == "practice_payments":
-            keep &= b["close_date"].isna() | (b["close_date"] > b["t"].map(_fy_end))
+            keep &= b["close_date"].isna() | (b["close_date"] > _fy_ends(b["t"]))
         out = b.loc[keep, ["practice_code", "t", "imd_score", "list_size", "contract_type", "ccg_code", "pcn_code",
                            "wolverhampton", "rurality_any"]].copy()
         out["y"] = y[keep].astype(float).to_numpy()
@@ -306,6 +346,8 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
     out = out.sort_values(["practice_code", "t"]).reset_index(drop=True)
     out.attrs.update(outcome=outcome, first=fy_label(t0), last=fy_label(t1), min_list=min_list,
                      zero_as_missing=zero_as_missing)
+    if outcome == "payments_per_patient":
+        out.attrs["prices"] = f"{deflator.BASE_YEAR} prices ({deflator.NAME})" if real else "nominal"
     cols = ["practice_code", "year", "t", "y", "imd_score", "list_size", "contract_type", "rurality_any", "ccg_code",
             "pcn_code", "wolverhampton"]
     return out[cols]
@@ -371,6 +413,7 @@ def match(pan: pd.DataFrame, treat: pd.DataFrame, k: int = 5, balanced: bool | N
         counts = cand.groupby("practice_code")["t"].nunique()
         cand = cand[cand["practice_code"].isin(counts.index[counts == len(years_all)])]
     cand_codes = sorted(cand["practice_code"].unique())
+    cand_feats: dict[tuple, pd.DataFrame] = {}  # the candidates' features depend only on the pre-period years
     rows = []
     for _, tr in treat[treat["include"]].sort_values("practice_code").iterrows():
         code, g = tr["practice_code"], int(tr["g"])
@@ -381,7 +424,9 @@ def match(pan: pd.DataFrame, treat: pd.DataFrame, k: int = 5, balanced: bool | N
         if not pre:  # no year before the take-over: it cannot be estimated, so it is not matched
             continue
         ft = _features(pan, [code], pre)
-        fc = _features(cand, cand_codes, pre)
+        if tuple(pre) not in cand_feats:
+            cand_feats[tuple(pre)] = _features(cand, cand_codes, pre)
+        fc = cand_feats[tuple(pre)]
         if ft.empty or fc.empty:
             continue
         ft = ft.iloc[0]
@@ -435,7 +480,7 @@ def assign_treatment(pan: pd.DataFrame, treat: pd.DataFrame) -> pd.DataFrame:
 
 def study_panel(outcome: str, comparator: str = "wolverhampton", unknown: str = "drop", left_stays_treated: bool = True,
                 k: int = 5, first: str | None = None, last: str = LAST_YEAR, min_list: float = 1000.0,
-                pan: pd.DataFrame | None = None, treat: pd.DataFrame | None = None) -> pd.DataFrame:
+                pan: pd.DataFrame | None = None, treat: pd.DataFrame | None = None, prices: str = "real") -> pd.DataFrame:
     """The estimation sample: treated practices (those of :func:`treatment` that enter) plus one
     comparator set, with ``g`` (first treated year, 0 = never), ``exit`` (first year dropped, 0 =
     none), ``D`` (treated in the year), ``rel`` (event time, <NA> for comparators) and ``treated_unit``.
@@ -443,7 +488,7 @@ def study_panel(outcome: str, comparator: str = "wolverhampton", unknown: str = 
     ``exit`` on are left out."""
     if comparator not in COMPARATORS:
         raise RWTError(f"comparator={comparator!r}: choose one of {', '.join(COMPARATORS)}")
-    pan = panel(outcome, first=first, last=last, min_list=min_list) if pan is None else pan
+    pan = panel(outcome, first=first, last=last, min_list=min_list, prices=prices) if pan is None else pan
     treat = treatment(unknown=unknown, left_stays_treated=left_stays_treated) if treat is None else treat
     inc = treat[treat["include"]]
     if comparator == "wolverhampton":
@@ -864,12 +909,13 @@ def pretrend_test(df: pd.DataFrame, leads: int = 1, y: str = "y") -> dict | None
 
 def analyse(outcome: str, comparator: str = "wolverhampton", unknown: str = "drop", left_stays_treated: bool = True,
             k: int = 5, n_reps: int = 499, seed: int = DEFAULT_SEED, placebo_reps: int = 199,
-            estimator: str = "imputation") -> dict:
+            estimator: str = "imputation", prices: str = "real") -> dict:
     """Everything the chapter shows for one outcome and one comparator set, with the default
     choices: the study panel, event-time estimates (did2s) with per-event-time randomisation
     p-values, the average effect with CI and randomisation p-value, the pre-trend test and both
-    placebos."""
-    df = study_panel(outcome, comparator=comparator, unknown=unknown, left_stays_treated=left_stays_treated, k=k)
+    placebos. ``prices``: see :func:`panel`."""
+    df = study_panel(outcome, comparator=comparator, unknown=unknown, left_stays_treated=left_stays_treated, k=k,
+                     prices=prices)
     es = event_study(df, estimator=estimator, min_units=2)
     ri = randomisation_inference(df, n_reps=n_reps, seed=seed)
     es = es.merge(ri["p_rel"], on="rel", how="left")
