@@ -393,3 +393,45 @@ def test_bad_deflator_file_names_file_and_column(tmp_path, monkeypatch):
                                                encoding="utf-8")
     with pytest.raises(deflator.DeflatorError, match=r"data/gdp_deflator.csv: column 'quarter' lacks a quarter of financial year 2014-15"):
         deflator.factors([2014])
+
+
+# --------------------------------------------------------------------------- published counts at their dates
+
+
+def _csv_rows(name: str) -> list[dict]:
+    with open(paths.data_dir() / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_as_of_dates():
+    assert rwt.as_of_month("2023") == "2022-12" and rwt.as_of_month("2022-03-04") == "2022-03"
+    assert rwt.as_of_year("2022-12") == 2021 and rwt.as_of_year("2022-03") == 2021 and rwt.as_of_year("2022-02") == 2020
+    with pytest.raises(rwt.RWTError, match="expected YYYY"):
+        rwt.as_of_month("spring 2022")
+
+
+def test_official_counts_at_a_date_against_the_raw_tables():
+    pay = [r for r in _csv_rows("practice_payments.csv") if r["year"] == "2021-22"]
+    pcn = {r["practice_code"]: float(r["registered_patients"]) for r in pay if r["pcn_code"] == rwt.RWT_PCN}
+    got = rwt.official_count_at(2021)
+    assert got["year"] == "2021-22" and got["pcn"] == len(pcn) and got["pcn_patients"] == pytest.approx(sum(pcn.values()))
+    # run at the end of 2021-22: taken over (or in the network, for undated ones) by then and not left by then
+    run = set()
+    for r in _csv_rows("rwt_takeovers.csv"):
+        start = int(r["takeover_year"].replace("by ", "")[:4])
+        if start <= 2021 and (not r["left_year"] or int(r["left_year"][:4]) > 2021):
+            run.add(r["practice_code"])
+    assert got["run"] == len(run) and got["run_codes"] == ", ".join(sorted(run))
+    patients = {r["practice_code"]: float(r["registered_patients"]) for r in pay}
+    assert got["run_patients"] == pytest.approx(sum(patients[c] for c in run))
+    before = rwt.official_count_at(2018)  # no PCN codes before 2019-20
+    assert pd.isna(before["pcn"]) and before["run"] == before["run_dated"] > 0
+
+
+def test_published_counts_beside_official_ones():
+    out = rwt.published_counts_at_their_dates([
+        {"source": "a", "made": "2022-03-04", "as_of": "2022-03", "practices": 9.0},
+        {"source": "b", "made": "2020", "as_of": rwt.as_of_month("2020"), "practices": 10.0, "patients": 67402.0}])
+    assert list(out["year"]) == ["2021-22", "2018-19"]
+    assert out.loc[0, "run"] == rwt.official_count_at(2021)["run"] and pd.isna(out.loc[0, "published_patients"])
+    assert out.loc[1, "published_patients"] == 67402.0

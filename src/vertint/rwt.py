@@ -165,6 +165,61 @@ def pcn_counts() -> pd.DataFrame:
     return out.reset_index()
 
 
+def as_of_month(made: str) -> str:
+    """The last month ('YYYY-MM') a figure dated ``made`` can describe: its month, or for a year
+    alone the December before (the rubric's timing.as_of rule, as vertint.claims.seen_up_to)."""
+    text = str(made).strip()
+    if len(text) == 4 and text.isdigit():
+        return f"{int(text) - 1}-12"
+    if len(text) >= 7 and text[4] == "-" and text[:4].isdigit() and text[5:7].isdigit():
+        return text[:7]
+    raise RWTError(f"date {made!r}: expected YYYY, YYYY-MM or YYYY-MM-DD")
+
+
+def as_of_year(month: str) -> int:
+    """The last financial year (as its start year) that ended on or before ``month`` ('YYYY-MM'):
+    the book dates a practice-level financial year by its end, March of its second year, as the
+    context chapter's official benchmark does (``vertint.context.official_counts``)."""
+    y, m = int(month[:4]), int(month[5:7])
+    return y - 1 if m >= 3 else y - 2
+
+
+def official_count_at(t: int) -> dict:
+    """Official counts of the trust's practices in financial year ``t`` (start year): the practices
+    of :func:`takeovers` run at the end of the year (a dated take-over or a PCN bound in or before
+    it, and not left by then: ``run``, of which ``run_dated`` have a dated take-over), the practices
+    in the trust's PCN that year (``pcn``, <NA> before PCNs began in 2019-20), and each set's
+    registered patients in the payments file of that year."""
+    tk = takeovers()
+    start = tk["adopt"].fillna(tk["bound"]).astype(int)
+    run = tk[(start <= t) & (tk["left"].isna() | (tk["left"].fillna(0) > t))]
+    pay = data.load("practice_payments")
+    pay = pay[pay["year"] == fy_label(t)]
+    if pay.empty:
+        raise RWTError(f"no payments file for {fy_label(t)} in data/practice_payments.csv")
+    patients = pay.groupby("practice_code")["registered_patients"].sum()
+    pcn = pay[pay["pcn_code"] == RWT_PCN]["practice_code"]
+    has_pcn = bool(pay["pcn_code"].notna().any())  # PCN codes exist only from 2019-20
+    return {"year": fy_label(t), "run": int(len(run)), "run_dated": int(run["dated"].sum()),
+            "run_patients": float(patients.reindex(run["practice_code"]).fillna(0).sum()),
+            "run_codes": ", ".join(sorted(run["practice_code"])),
+            "pcn": int(pcn.nunique()) if has_pcn else pd.NA,
+            "pcn_patients": float(patients.reindex(pcn.unique()).sum()) if has_pcn else np.nan}
+
+
+def published_counts_at_their_dates(counts: list[dict]) -> pd.DataFrame:
+    """Published counts of the trust's practices beside the official counts of the financial year
+    nearest before each count's date (:func:`as_of_year` of ``as_of``, the last month the count
+    could describe). ``counts``: dicts with ``source``, ``made``, ``as_of`` ('YYYY-MM'),
+    ``practices`` and optionally ``patients``."""
+    rows = []
+    for c in counts:
+        off = official_count_at(as_of_year(c["as_of"]))
+        rows.append({"source": c["source"], "made": c["made"], "published_practices": c["practices"],
+                     "published_patients": c.get("patients", np.nan), **off})
+    return pd.DataFrame(rows)
+
+
 UNKNOWN_CHOICES = ("drop", "bound", "earliest")
 
 
