@@ -568,6 +568,9 @@ def study_panel(outcome: str, comparator: str = "wolverhampton", unknown: str = 
 def _twfe(unit: np.ndarray, time: np.ndarray, y: np.ndarray, n_u: int, n_t: int) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares unit and time effects of y = a_unit + b_time (b of the first time fixed at 0)."""
     if n_u + n_t <= 800:
+        fast = _twfe_within(unit, time, y, n_u, n_t)
+        if fast is not None:
+            return fast
         X = np.zeros((len(y), n_u + n_t - 1))
         X[np.arange(len(y)), unit] = 1.0
         rows = time > 0
@@ -587,6 +590,33 @@ def _twfe(unit: np.ndarray, time: np.ndarray, y: np.ndarray, n_u: int, n_t: int)
             break
     b0 = b[0]
     return a + b0, b - b0
+
+
+def _twfe_within(unit: np.ndarray, time: np.ndarray, y: np.ndarray, n_u: int, n_t: int):
+    """The same least-squares fit as the dummy-variable regression of :func:`_twfe`, by
+    Frisch-Waugh-Lovell: the time effects from the (n_t - 1)-square normal equations of the
+    within-unit demeaned time dummies, then each unit's effect as its mean of y - b_time. Returns
+    None (the caller falls back to the full regression, whose minimum-norm solution it then keeps)
+    when the design is rank-deficient: a time with no observation, or units and times not all
+    connected. Units with no observation get 0, as the regression's minimum-norm solution gives."""
+    if len(y) == 0 or n_t < 2:
+        return None
+    ct = np.bincount(time, minlength=n_t)
+    if (ct == 0).any():
+        return None
+    cu = np.bincount(unit, minlength=n_u)
+    inv = 1.0 / np.maximum(cu, 1)
+    counts = np.bincount(unit * n_t + time, minlength=n_u * n_t).reshape(n_u, n_t)  # obs per unit and time
+    T = np.zeros((len(y), n_t - 1))
+    rows = time > 0
+    T[np.flatnonzero(rows), time[rows] - 1] = 1.0
+    Tm = T - (counts[:, 1:] * inv[:, None])[unit]  # time dummies demeaned within units
+    A = Tm.T @ T
+    if np.linalg.cond(A) > 1e10:
+        return None
+    b = np.concatenate([[0.0], np.linalg.solve(A, Tm.T @ y)])
+    a = np.bincount(unit, y - b[time], minlength=n_u) * inv
+    return a, b
 
 
 @dataclass
