@@ -97,3 +97,40 @@ def test_missing_provenance(tiny, tmp_path):
 def test_unknown_resource(tiny):
     with pytest.raises(data.DataError, match=r"no resource named 'nope' \(known: t\)"):
         data.load("nope")
+
+
+def _schema_tiny(man):
+    return man["resources"][0]["schema"]
+
+
+@pytest.mark.parametrize("text, column", [
+    ("date,measure,value\n2015-09-30,fte,29364\n2024-09-30,wte,27966\n", "measure"),  # enum
+    ("date,measure,value\n2015-09-30,fte,29364\n2024-09-31,fte,27966\n", "date"),  # no such day
+    ("date,measure,value\n2015-09-30,fte,29364\n2024-09-30,fte,many\n", "value"),  # not a number
+    ("date,measure,value\n2015-09-30,fte,29364\n2024-09-30,fte\n", None),  # missing cell
+    ("date,measure,value\n2015-09-30,fte,29364\n2024-09-30,fte,1,2\n", None),  # extra cell
+    ("date,measure,value\n2015-09-30,fte,29364\n\n2024-09-30,fte,1\n", None),  # blank row
+])
+def test_fast_check_never_passes_a_bad_file_and_frictionless_names_it(tiny, text, column):
+    csv, man, rewrite = tiny
+    rewrite(text)
+    assert data._surely_valid(_schema_tiny(man), csv) is False
+    with pytest.raises(data.DataError, match=r"^data/t.csv: " + (rf"row \d+, column '{column}'" if column else "")):
+        data.load("t")
+
+
+def test_fast_check_passes_good_files_and_the_large_practice_tables(tiny):
+    csv, man, _ = tiny
+    assert data._surely_valid(_schema_tiny(man), csv) is True
+    man["resources"][0]["schema"]["fields"][2]["constraints"] = {"minimum": 30000}
+    assert data._surely_valid(_schema_tiny(man), csv) is False  # 29364 < 30000
+    man["resources"][0]["schema"]["fields"][2]["constraints"] = {"maxLength": 3}  # not decided here
+    assert data._surely_valid(_schema_tiny(man), csv) is False
+
+
+def test_fast_check_engages_on_the_practice_tables(monkeypatch):
+    """The practice tables (tens of thousands of rows) pass the vectorised check, so validating them
+    does not fall back to frictionless's row-by-row check (which took most of the chapter's time)."""
+    for name in ("practice_payments", "practice_workforce", "practice_qof"):
+        res = data.resource(name)
+        assert data._surely_valid(res["schema"], ROOT / "data" / res["path"]), name

@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+import csv
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from vertint import data, rwt
+from vertint import data, deflator, paths, rwt
 
 EFFECT = 2.0
 YEARS = list(range(2015, 2023))  # 8 financial years, 2015-16 to 2022-23
@@ -272,8 +273,18 @@ def test_other_outcomes():
     q = rwt.panel("qof_share")
     assert q["y"].between(0, 1.01).all() and "2020-21" not in set(q["year"])
     assert (q["y"] > 1).sum() <= 1  # as published: D82088 in 2021-22 has 594.44 points of 591 available
-    pay = rwt.panel("payments_per_patient").set_index(["practice_code", "year"])
-    assert pay.loc[("M92002", "2014-15"), "y"] == pytest.approx(1119164 / 8415)
+    nominal = rwt.panel("payments_per_patient", prices="nominal").set_index(["practice_code", "year"])
+    assert nominal.loc[("M92002", "2014-15"), "y"] == pytest.approx(1119164 / 8415)
+    # real terms: 2022-23 prices, by the mean of each financial year's quarters of the ONS deflator,
+    # read here straight from the vendored CSV (not through vertint.deflator)
+    rows = dict(csv.reader((paths.data_dir() / "gdp_deflator.csv").read_text(encoding="utf-8").splitlines()[1:]))
+    fy = {y: sum(float(rows[q]) for q in (f"{y} Q2", f"{y} Q3", f"{y} Q4", f"{y + 1} Q1")) / 4 for y in (2014, 2022)}
+    real = rwt.panel("payments_per_patient").set_index(["practice_code", "year"])
+    assert real.loc[("M92002", "2014-15"), "y"] == pytest.approx(1119164 / 8415 * fy[2022] / fy[2014])
+    assert real.loc[("M92002", "2022-23"), "y"] == pytest.approx(nominal.loc[("M92002", "2022-23"), "y"])
+    assert rwt.panel("payments_per_patient").attrs["prices"].startswith("2022-23 prices (ONS GDP deflator")
+    with pytest.raises(rwt.RWTError, match="prices='cpi'"):
+        rwt.panel("payments_per_patient", prices="cpi")
     closed = rwt.panel("closed")
     assert set(closed["y"].unique()) <= {0.0, 1.0}
     assert (closed.sort_values("t").groupby("practice_code")["y"].diff().fillna(0) >= 0).all()  # absorbing
@@ -325,3 +336,102 @@ def test_england_gp_fte_is_a_separate_lower_basis():
     cross = rwt.england_crosscheck()
     first = cross[(cross["year"] == "2015-16") & (cross["national_vintage"] == "current")].iloc[0]
     assert first["national_fte"] == 29364 and first["practice_share_of_national"] < 1
+
+
+# --------------------------------------------------------------------------- the deflator
+
+
+def test_deflator_reduction_and_financial_years(tmp_path):
+    raw = tmp_path / "ybgb.csv"
+    raw.write_text('"Title","GDP deflator"\n"CDID","YBGB"\n"Release date","30-06-2025"\n"2015","83.5"\n'
+                   + "".join(f'"{y} Q{q}","{80 + 4 * (y - 2015) + q}.5"\n' for y in (2015, 2016) for q in (1, 2, 3, 4))
+                   + '"2017 Q1","90.0"\n"2017 JAN","1.0"\n', encoding="utf-8")
+    q = deflator.reduce_ons_csv(raw, first_year=2015)
+    assert list(q["quarter"]) == [f"{y} Q{n}" for y in (2015, 2016) for n in (1, 2, 3, 4)] + ["2017 Q1"]
+    fy = deflator.financial_years(q).set_index("year")["deflator"]
+    assert list(fy.index) == ["2015-16", "2016-17"]  # 2014-15 lacks three quarters, 2017-18 three
+    assert fy["2015-16"] == pytest.approx((82.5 + 83.5 + 84.5 + 85.5) / 4)
+    assert fy["2016-17"] == pytest.approx((86.5 + 87.5 + 88.5 + 90.0) / 4)
+    f = deflator.factors([2015, 2016], base="2016-17", q=q)
+    assert f[2016] == 1 and f[2015] == pytest.approx(fy["2016-17"] / fy["2015-16"])
+    with pytest.raises(deflator.DeflatorError, match=r"column 'quarter' lacks a quarter of financial year 2014-15"):
+        deflator.factors([2014], base="2016-17", q=q)
+    raw.write_text(raw.read_text(encoding="utf-8").replace('"YBGB"', '"L8GG"'), encoding="utf-8")
+    with pytest.raises(deflator.DeflatorError, match=r"ybgb.csv: column 'CDID' is 'L8GG', expected 'YBGB'"):
+        deflator.reduce_ons_csv(raw)
+
+
+def test_vendored_deflator_matches_its_raw_file_and_covers_the_panel():
+    res = data.resource(deflator.RESOURCE)
+    assert res["raw_files"][0]["sha256"] == "8f88b110d6a21cd46a81befaf231ed040fdec3edc6e2b477a74a5866e278f442"
+    fy = deflator.financial_years().set_index("year")["deflator"]
+    assert {rwt.fy_label(t) for t in range(2014, 2023)} <= set(fy.index)
+    assert fy.is_monotonic_increasing is False  # 2021-22 is below 2020-21 (the pandemic's deflator spike)
+    q = deflator.quarterly().set_index("quarter")["deflator"]
+    assert q["2022 Q1"] == 97.0 and q["2023 Q1"] == 105.0  # as the ONS release of 30 June 2025 gives them
+
+
+def test_bad_deflator_file_names_file_and_column(tmp_path, monkeypatch):
+    import shutil
+
+    for name in ("datapackage.yaml", "gdp_deflator.csv"):
+        shutil.copy(paths.data_dir() / name, tmp_path / name)
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path)
+    monkeypatch.setattr(paths, "manifest_path", lambda: tmp_path / "datapackage.yaml")
+    bad = (tmp_path / "gdp_deflator.csv").read_text(encoding="utf-8").replace("2016 Q3,85.5", "2016 Q3,n/a")
+    (tmp_path / "gdp_deflator.csv").write_text(bad, encoding="utf-8")
+    manifest = (tmp_path / "datapackage.yaml").read_text(encoding="utf-8")
+    old = "sha256:0e6bf09c04d6c6b1a92e52897222b9adaf5ab9382dd7ee87453f3357426f2c86"
+    assert old in manifest
+    (tmp_path / "datapackage.yaml").write_text(manifest.replace(old, "sha256:" + data.sha256(tmp_path / "gdp_deflator.csv")),
+                                               encoding="utf-8")
+    with pytest.raises(data.DataError, match=r"gdp_deflator.csv: row \d+, column 'deflator': type-error"):
+        deflator.quarterly()
+    short = "quarter,deflator\n2014 Q2,82.5\n2014 Q3,83.5\n"
+    (tmp_path / "gdp_deflator.csv").write_text(short, encoding="utf-8")
+    (tmp_path / "datapackage.yaml").write_text(manifest.replace(old, "sha256:" + data.sha256(tmp_path / "gdp_deflator.csv")),
+                                               encoding="utf-8")
+    with pytest.raises(deflator.DeflatorError, match=r"data/gdp_deflator.csv: column 'quarter' lacks a quarter of financial year 2014-15"):
+        deflator.factors([2014])
+
+
+# --------------------------------------------------------------------------- published counts at their dates
+
+
+def _csv_rows(name: str) -> list[dict]:
+    with open(paths.data_dir() / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_as_of_dates():
+    assert rwt.as_of_month("2023") == "2022-12" and rwt.as_of_month("2022-03-04") == "2022-03"
+    assert rwt.as_of_year("2022-12") == 2021 and rwt.as_of_year("2022-03") == 2021 and rwt.as_of_year("2022-02") == 2020
+    with pytest.raises(rwt.RWTError, match="expected YYYY"):
+        rwt.as_of_month("spring 2022")
+
+
+def test_official_counts_at_a_date_against_the_raw_tables():
+    pay = [r for r in _csv_rows("practice_payments.csv") if r["year"] == "2021-22"]
+    pcn = {r["practice_code"]: float(r["registered_patients"]) for r in pay if r["pcn_code"] == rwt.RWT_PCN}
+    got = rwt.official_count_at(2021)
+    assert got["year"] == "2021-22" and got["pcn"] == len(pcn) and got["pcn_patients"] == pytest.approx(sum(pcn.values()))
+    # run at the end of 2021-22: taken over (or in the network, for undated ones) by then and not left by then
+    run = set()
+    for r in _csv_rows("rwt_takeovers.csv"):
+        start = int(r["takeover_year"].replace("by ", "")[:4])
+        if start <= 2021 and (not r["left_year"] or int(r["left_year"][:4]) > 2021):
+            run.add(r["practice_code"])
+    assert got["run"] == len(run) and got["run_codes"] == ", ".join(sorted(run))
+    patients = {r["practice_code"]: float(r["registered_patients"]) for r in pay}
+    assert got["run_patients"] == pytest.approx(sum(patients[c] for c in run))
+    before = rwt.official_count_at(2018)  # no PCN codes before 2019-20
+    assert pd.isna(before["pcn"]) and before["run"] == before["run_dated"] > 0
+
+
+def test_published_counts_beside_official_ones():
+    out = rwt.published_counts_at_their_dates([
+        {"source": "a", "made": "2022-03-04", "as_of": "2022-03", "practices": 9.0},
+        {"source": "b", "made": "2020", "as_of": rwt.as_of_month("2020"), "practices": 10.0, "patients": 67402.0}])
+    assert list(out["year"]) == ["2021-22", "2018-19"]
+    assert out.loc[0, "run"] == rwt.official_count_at(2021)["run"] and pd.isna(out.loc[0, "published_patients"])
+    assert out.loc[1, "published_patients"] == 67402.0

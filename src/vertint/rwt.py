@@ -43,7 +43,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from . import data
+from . import data, deflator
 
 TAKEOVERS = "rwt_takeovers"
 #: Wolverhampton CCG (to 2020-21; from 2021-22 its practices are in the Black Country CCG, D2P2L)
@@ -92,9 +92,10 @@ OUTCOMES: dict[str, Outcome] = {
         "The payments file's list: last known quarter to 2017-18, the mean of the year's quarters from 2018-19 "
         "(a change common to all practices, absorbed by the year effects)."),
     "payments_per_patient": Outcome(
-        "NHS payments per registered patient (nominal)", "GBP per patient", "practice_payments", "2014-15",
-        "Nominal: no GDP deflator series is vendored with provenance. A deflator common to all practices only "
-        "rescales each year's contrast (and cancels in logs). From 2020-21 the total excludes COVID-19 and "
+        "NHS payments per registered patient (real terms)", "GBP per patient", "practice_payments", "2014-15",
+        "In the prices of the last financial year, deflated by the ONS GDP deflator at market prices (mean of "
+        "the financial year's quarters; vertint.deflator); nominal with the prices parameter. A deflator common "
+        "to all practices only rescales each year's contrast. From 2020-21 the total excludes COVID-19 and "
         "PCN-level payments."),
     "qof_share": Outcome(
         "QOF points achieved, share of points available", "share", "practice_qof", "2017-18",
@@ -131,6 +132,11 @@ def _fy_end(start: int) -> pd.Timestamp:
     return pd.Timestamp(year=start + 1, month=3, day=31)
 
 
+def _fy_ends(starts: pd.Series) -> pd.Series:
+    """:func:`_fy_end` of a column of financial-year starts, vectorised."""
+    return pd.to_datetime((starts.astype(int) + 1).astype(str) + "-03-31", format="%Y-%m-%d")
+
+
 # --------------------------------------------------------------------------- take-overs and treatment
 
 
@@ -157,6 +163,61 @@ def pcn_counts() -> pd.DataFrame:
     out = pcn.groupby("year").agg(practices=("practice_code", "nunique"), patients=("registered_patients", "sum"))
     out["codes"] = pcn.groupby("year")["practice_code"].apply(lambda s: ", ".join(sorted(s)))
     return out.reset_index()
+
+
+def as_of_month(made: str) -> str:
+    """The last month ('YYYY-MM') a figure dated ``made`` can describe: its month, or for a year
+    alone the December before (the rubric's timing.as_of rule, as vertint.claims.seen_up_to)."""
+    text = str(made).strip()
+    if len(text) == 4 and text.isdigit():
+        return f"{int(text) - 1}-12"
+    if len(text) >= 7 and text[4] == "-" and text[:4].isdigit() and text[5:7].isdigit():
+        return text[:7]
+    raise RWTError(f"date {made!r}: expected YYYY, YYYY-MM or YYYY-MM-DD")
+
+
+def as_of_year(month: str) -> int:
+    """The last financial year (as its start year) that ended on or before ``month`` ('YYYY-MM'):
+    the book dates a practice-level financial year by its end, March of its second year, as the
+    context chapter's official benchmark does (``vertint.context.official_counts``)."""
+    y, m = int(month[:4]), int(month[5:7])
+    return y - 1 if m >= 3 else y - 2
+
+
+def official_count_at(t: int) -> dict:
+    """Official counts of the trust's practices in financial year ``t`` (start year): the practices
+    of :func:`takeovers` run at the end of the year (a dated take-over or a PCN bound in or before
+    it, and not left by then: ``run``, of which ``run_dated`` have a dated take-over), the practices
+    in the trust's PCN that year (``pcn``, <NA> before PCNs began in 2019-20), and each set's
+    registered patients in the payments file of that year."""
+    tk = takeovers()
+    start = tk["adopt"].fillna(tk["bound"]).astype(int)
+    run = tk[(start <= t) & (tk["left"].isna() | (tk["left"].fillna(0) > t))]
+    pay = data.load("practice_payments")
+    pay = pay[pay["year"] == fy_label(t)]
+    if pay.empty:
+        raise RWTError(f"no payments file for {fy_label(t)} in data/practice_payments.csv")
+    patients = pay.groupby("practice_code")["registered_patients"].sum()
+    pcn = pay[pay["pcn_code"] == RWT_PCN]["practice_code"]
+    has_pcn = bool(pay["pcn_code"].notna().any())  # PCN codes exist only from 2019-20
+    return {"year": fy_label(t), "run": int(len(run)), "run_dated": int(run["dated"].sum()),
+            "run_patients": float(patients.reindex(run["practice_code"]).fillna(0).sum()),
+            "run_codes": ", ".join(sorted(run["practice_code"])),
+            "pcn": int(pcn.nunique()) if has_pcn else pd.NA,
+            "pcn_patients": float(patients.reindex(pcn.unique()).sum()) if has_pcn else np.nan}
+
+
+def published_counts_at_their_dates(counts: list[dict]) -> pd.DataFrame:
+    """Published counts of the trust's practices beside the official counts of the financial year
+    nearest before each count's date (:func:`as_of_year` of ``as_of``, the last month the count
+    could describe). ``counts``: dicts with ``source``, ``made``, ``as_of`` ('YYYY-MM'),
+    ``practices`` and optionally ``patients``."""
+    rows = []
+    for c in counts:
+        off = official_count_at(as_of_year(c["as_of"]))
+        rows.append({"source": c["source"], "made": c["made"], "published_practices": c["practices"],
+                     "published_patients": c.get("patients", np.nan), **off})
+    return pd.DataFrame(rows)
 
 
 UNKNOWN_CHOICES = ("drop", "bound", "earliest")
@@ -221,7 +282,10 @@ def _practice_panel(digest: str) -> pd.DataFrame:
     # time-invariant descriptors used by the comparator sets
     wolves = set(pay.loc[pay["ccg_code"].astype(str) == WOLVERHAMPTON_CCG, "practice_code"])
     base["wolverhampton"] = base["practice_code"].isin(wolves)
-    rur = base.dropna(subset=["rurality"]).groupby("practice_code")["rurality"].agg(lambda s: s.mode().iloc[0])
+    # the most frequent rurality; ties to the first in sort order (what Series.mode().iloc[0] gives)
+    rur = (base.dropna(subset=["rurality"]).groupby(["practice_code", "rurality"]).size().rename("n").reset_index()
+           .sort_values(["practice_code", "n", "rurality"], ascending=[True, False, True])
+           .drop_duplicates("practice_code").set_index("practice_code")["rurality"])
     base["rurality_any"] = base["practice_code"].map(rur).fillna("Unknown").astype(str)
     return base
 
@@ -230,15 +294,18 @@ def practice_panel() -> pd.DataFrame:
     """Every practice and financial year in the payments, workforce and QOF tables, merged on
     (practice_code, t): the raw columns, ``wolverhampton`` (ever in CCG 06A) and ``rurality_any``
     (the practice's most frequent rurality; the files give none before 2016-17)."""
-    digest = "|".join(data.resource(n)["hash"] for n in ("practice_payments", "practice_workforce", "practice_qof"))
-    return _practice_panel(digest).copy()
+    return _practice_panel(_panel_digest()).copy()
+
+
+def _panel_digest() -> str:
+    return "|".join(data.resource(n)["hash"] for n in ("practice_payments", "practice_workforce", "practice_qof"))
 
 
 def _closed(base: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
     """Absorbing closure panel of the practices open in ``first`` (payments rows with patients)."""
     pay = base.dropna(subset=["registered_patients"])
     pay = pay[pay["ccg_code"].notna()]
-    is_open = (pay["registered_patients"] > 0) & (pay["close_date"].isna() | (pay["close_date"] > pay["t"].map(_fy_end)))
+    is_open = (pay["registered_patients"] > 0) & (pay["close_date"].isna() | (pay["close_date"] > _fy_ends(pay["t"])))
     open_rows = pay.loc[is_open, ["practice_code", "t"]]
     universe = sorted(set(open_rows.loc[open_rows["t"] == first, "practice_code"]))
     years = list(range(first, last + 1))
@@ -249,8 +316,12 @@ def _closed(base: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
     return grid
 
 
+#: how payments per patient are priced: in the prices of deflator.BASE_YEAR (GDP deflator), or as paid
+PRICES = ("real", "nominal")
+
+
 def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_list: float = 1000.0,
-          zero_as_missing: bool = True) -> pd.DataFrame:
+          zero_as_missing: bool = True, prices: str = "real") -> pd.DataFrame:
     """A tidy practice x financial-year panel of one outcome (column ``y``) for every practice in
     England, with the covariates the comparator sets use: ``imd_score``, ``list_size``,
     ``contract_type``, ``rurality_any``, ``ccg_code``, ``pcn_code``, ``wolverhampton``.
@@ -260,14 +331,35 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
     practice closes (a part-year of payments over an average list), and, with ``zero_as_missing``,
     workforce rows recording no GP (or, for the admin outcome, no admin staff) at a practice with
     patients: mostly returns missing from the early files (738 practices have no admin staff in
-    2015-16, 29 in 2022-23). ``first`` defaults to the outcome's first year (:data:`OUTCOMES`)."""
+    2015-16, 29 in 2022-23). ``first`` defaults to the outcome's first year (:data:`OUTCOMES`).
+    ``prices`` (payments per patient only): "real" puts each year's pounds in the prices of
+    :data:`vertint.deflator.BASE_YEAR` with the GDP deflator (:mod:`vertint.deflator`), "nominal"
+    leaves them as paid.
+
+    Built once per process for each set of arguments and data files (keyed on their hashes); every
+    call returns a fresh copy."""
     if outcome not in OUTCOMES:
         raise RWTError(f"unknown outcome {outcome!r}: choose one of {', '.join(OUTCOMES)}")
+    if prices not in PRICES:
+        raise RWTError(f"prices={prices!r}: choose one of {', '.join(PRICES)}")
     spec = OUTCOMES[outcome]
     t0, t1 = fy_start(first or spec.first_year), fy_start(last)
     if t0 > t1:
         raise RWTError(f"first year {first} is after last year {last}")
-    base = practice_panel()
+    real = outcome == "payments_per_patient" and prices == "real"
+    names = ("practice_payments", "practice_workforce", "practice_qof") + ((deflator.RESOURCE,) if real else ())
+    digest = "|".join(data.resource(n)["hash"] for n in names)
+    out = _panel(outcome, t0, t1, float(min_list), bool(zero_as_missing), real, digest)
+    res = out.copy()
+    res.attrs = dict(out.attrs)
+    return res
+
+
+@lru_cache(maxsize=32)
+def _panel(outcome: str, t0: int, t1: int, min_list: float, zero_as_missing: bool, real: bool,
+           digest: str) -> pd.DataFrame:
+    spec = OUTCOMES[outcome]
+    base = _practice_panel(_panel_digest())  # read only: filtered into a copy below
     base = base[(base["t"] >= t0) & (base["t"] <= t1)].copy()
     base["list_size"] = base["registered_patients"]
     if outcome == "closed":
@@ -288,6 +380,9 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
             y, denom = b["registered_patients"], b["registered_patients"]
         elif outcome == "payments_per_patient":
             y, denom = b["total_payments"] / b["registered_patients"], b["registered_patients"]
+            if real:
+                fac = deflator.factors(range(t0, t1 + 1))
+                y = y * b["t"].map(fac)
         else:  # qof_share
             y = b["qof_points"] / b["qof_points_available"]
             y = y.where(b["qof_points_available"] > 0)
@@ -298,7 +393,7 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
         if zero_as_missing and outcome == "admin_fte_per_10k":
             keep &= b["admin_fte"] > 0
         if spec.source == "practice_payments":
-            keep &= b["close_date"].isna() | (b["close_date"] > b["t"].map(_fy_end))
+            keep &= b["close_date"].isna() | (b["close_date"] > _fy_ends(b["t"]))
         out = b.loc[keep, ["practice_code", "t", "imd_score", "list_size", "contract_type", "ccg_code", "pcn_code",
                            "wolverhampton", "rurality_any"]].copy()
         out["y"] = y[keep].astype(float).to_numpy()
@@ -306,6 +401,8 @@ def panel(outcome: str, first: str | None = None, last: str = LAST_YEAR, min_lis
     out = out.sort_values(["practice_code", "t"]).reset_index(drop=True)
     out.attrs.update(outcome=outcome, first=fy_label(t0), last=fy_label(t1), min_list=min_list,
                      zero_as_missing=zero_as_missing)
+    if outcome == "payments_per_patient":
+        out.attrs["prices"] = f"{deflator.BASE_YEAR} prices ({deflator.NAME})" if real else "nominal"
     cols = ["practice_code", "year", "t", "y", "imd_score", "list_size", "contract_type", "rurality_any", "ccg_code",
             "pcn_code", "wolverhampton"]
     return out[cols]
@@ -371,6 +468,7 @@ def match(pan: pd.DataFrame, treat: pd.DataFrame, k: int = 5, balanced: bool | N
         counts = cand.groupby("practice_code")["t"].nunique()
         cand = cand[cand["practice_code"].isin(counts.index[counts == len(years_all)])]
     cand_codes = sorted(cand["practice_code"].unique())
+    cand_feats: dict[tuple, pd.DataFrame] = {}  # the candidates' features depend only on the pre-period years
     rows = []
     for _, tr in treat[treat["include"]].sort_values("practice_code").iterrows():
         code, g = tr["practice_code"], int(tr["g"])
@@ -381,7 +479,9 @@ def match(pan: pd.DataFrame, treat: pd.DataFrame, k: int = 5, balanced: bool | N
         if not pre:  # no year before the take-over: it cannot be estimated, so it is not matched
             continue
         ft = _features(pan, [code], pre)
-        fc = _features(cand, cand_codes, pre)
+        if tuple(pre) not in cand_feats:
+            cand_feats[tuple(pre)] = _features(cand, cand_codes, pre)
+        fc = cand_feats[tuple(pre)]
         if ft.empty or fc.empty:
             continue
         ft = ft.iloc[0]
@@ -435,7 +535,7 @@ def assign_treatment(pan: pd.DataFrame, treat: pd.DataFrame) -> pd.DataFrame:
 
 def study_panel(outcome: str, comparator: str = "wolverhampton", unknown: str = "drop", left_stays_treated: bool = True,
                 k: int = 5, first: str | None = None, last: str = LAST_YEAR, min_list: float = 1000.0,
-                pan: pd.DataFrame | None = None, treat: pd.DataFrame | None = None) -> pd.DataFrame:
+                pan: pd.DataFrame | None = None, treat: pd.DataFrame | None = None, prices: str = "real") -> pd.DataFrame:
     """The estimation sample: treated practices (those of :func:`treatment` that enter) plus one
     comparator set, with ``g`` (first treated year, 0 = never), ``exit`` (first year dropped, 0 =
     none), ``D`` (treated in the year), ``rel`` (event time, <NA> for comparators) and ``treated_unit``.
@@ -443,7 +543,7 @@ def study_panel(outcome: str, comparator: str = "wolverhampton", unknown: str = 
     ``exit`` on are left out."""
     if comparator not in COMPARATORS:
         raise RWTError(f"comparator={comparator!r}: choose one of {', '.join(COMPARATORS)}")
-    pan = panel(outcome, first=first, last=last, min_list=min_list) if pan is None else pan
+    pan = panel(outcome, first=first, last=last, min_list=min_list, prices=prices) if pan is None else pan
     treat = treatment(unknown=unknown, left_stays_treated=left_stays_treated) if treat is None else treat
     inc = treat[treat["include"]]
     if comparator == "wolverhampton":
@@ -468,6 +568,9 @@ def study_panel(outcome: str, comparator: str = "wolverhampton", unknown: str = 
 def _twfe(unit: np.ndarray, time: np.ndarray, y: np.ndarray, n_u: int, n_t: int) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares unit and time effects of y = a_unit + b_time (b of the first time fixed at 0)."""
     if n_u + n_t <= 800:
+        fast = _twfe_within(unit, time, y, n_u, n_t)
+        if fast is not None:
+            return fast
         X = np.zeros((len(y), n_u + n_t - 1))
         X[np.arange(len(y)), unit] = 1.0
         rows = time > 0
@@ -487,6 +590,33 @@ def _twfe(unit: np.ndarray, time: np.ndarray, y: np.ndarray, n_u: int, n_t: int)
             break
     b0 = b[0]
     return a + b0, b - b0
+
+
+def _twfe_within(unit: np.ndarray, time: np.ndarray, y: np.ndarray, n_u: int, n_t: int):
+    """The same least-squares fit as the dummy-variable regression of :func:`_twfe`, by
+    Frisch-Waugh-Lovell: the time effects from the (n_t - 1)-square normal equations of the
+    within-unit demeaned time dummies, then each unit's effect as its mean of y - b_time. Returns
+    None (the caller falls back to the full regression, whose minimum-norm solution it then keeps)
+    when the design is rank-deficient: a time with no observation, or units and times not all
+    connected. Units with no observation get 0, as the regression's minimum-norm solution gives."""
+    if len(y) == 0 or n_t < 2:
+        return None
+    ct = np.bincount(time, minlength=n_t)
+    if (ct == 0).any():
+        return None
+    cu = np.bincount(unit, minlength=n_u)
+    inv = 1.0 / np.maximum(cu, 1)
+    counts = np.bincount(unit * n_t + time, minlength=n_u * n_t).reshape(n_u, n_t)  # obs per unit and time
+    T = np.zeros((len(y), n_t - 1))
+    rows = time > 0
+    T[np.flatnonzero(rows), time[rows] - 1] = 1.0
+    Tm = T - (counts[:, 1:] * inv[:, None])[unit]  # time dummies demeaned within units
+    A = Tm.T @ T
+    if np.linalg.cond(A) > 1e10:
+        return None
+    b = np.concatenate([[0.0], np.linalg.solve(A, Tm.T @ y)])
+    a = np.bincount(unit, y - b[time], minlength=n_u) * inv
+    return a, b
 
 
 @dataclass
@@ -864,12 +994,13 @@ def pretrend_test(df: pd.DataFrame, leads: int = 1, y: str = "y") -> dict | None
 
 def analyse(outcome: str, comparator: str = "wolverhampton", unknown: str = "drop", left_stays_treated: bool = True,
             k: int = 5, n_reps: int = 499, seed: int = DEFAULT_SEED, placebo_reps: int = 199,
-            estimator: str = "imputation") -> dict:
+            estimator: str = "imputation", prices: str = "real") -> dict:
     """Everything the chapter shows for one outcome and one comparator set, with the default
     choices: the study panel, event-time estimates (did2s) with per-event-time randomisation
     p-values, the average effect with CI and randomisation p-value, the pre-trend test and both
-    placebos."""
-    df = study_panel(outcome, comparator=comparator, unknown=unknown, left_stays_treated=left_stays_treated, k=k)
+    placebos. ``prices``: see :func:`panel`."""
+    df = study_panel(outcome, comparator=comparator, unknown=unknown, left_stays_treated=left_stays_treated, k=k,
+                     prices=prices)
     es = event_study(df, estimator=estimator, min_units=2)
     ri = randomisation_inference(df, n_reps=n_reps, seed=seed)
     es = es.merge(ri["p_rel"], on="rel", how="left")
