@@ -136,7 +136,6 @@ def test_placebo_outcome_only_sensitivity():
     assert rank > 1
     got = run("admissions-prop99-placebo", covariates="outcome")
     assert got["value"] == round(rank / len(table), 3) and got["verdict"] == verdicts.NOT_SUPPORTED
-    assert "reproduced %d" % rank in got["reason"] and "outcome only" in got["reason"]
 
 
 def test_placebo_with_california_in_the_donor_pools():
