@@ -307,7 +307,7 @@ EXPECTED = {
     "admissions-savings": verdicts.NOT_REPRODUCIBLE,
     "admissions-pvalues": verdicts.SUPPORTED,
     "admissions-prop99-sc-check": verdicts.SUPPORTED,
-    "admissions-prop99-placebo": verdicts.NOT_SUPPORTED,
+    "admissions-prop99-placebo": verdicts.SUPPORTED,
     "admissions-prop99-sdid": verdicts.SUPPORTED,
 }
 

@@ -125,18 +125,33 @@ def test_sc_check_with_the_synthdid_transcription():
     assert got["value"] == pytest.approx(-19.62, abs=0.005) and got["verdict"] == verdicts.SUPPORTED
 
 
-def test_placebo_ranked_by_the_gap_among_good_pre_fits():
-    from vertint.specs.admissions import _placebo
+def test_placebo_choices_are_specifications_not_statistics():
+    # the grid varies how the synthetic controls are specified, never the statistic the claim states
+    assert set(choices()["admissions-prop99-placebo"].default) == {"covariates", "california_in_pools"}
+    assert run("admissions-prop99-placebo")["value"] == round(1 / 39, 3)
 
-    table = _placebo()  # the 39 fits, as the spec function has them (the ranks below are worked out here)
+
+def test_placebo_outcome_only_sensitivity():
+    from vertint import prop99
+
+    table = prop99.placebo_in_space()  # the outcome-only fits; the rank is worked out here from the table
     ca = table[table["state"] == "California"].iloc[0]
-    kept = table[table["mspe_pre"] <= 2 * ca["mspe_pre"]]
-    assert (kept["gap_post"] < ca["gap_post"]).sum() == 0  # no kept state fell further
-    got = run("admissions-prop99-placebo", statistic="gap_2x")
-    assert got["value"] == round(1 / len(kept), 3) and got["verdict"] == verdicts.SUPPORTED
-    rank_all = int((table["gap_post"] <= ca["gap_post"]).sum())
-    got = run("admissions-prop99-placebo", statistic="gap_all")
-    assert rank_all > 1 and got["value"] == round(rank_all / len(table), 3) and got["verdict"] == verdicts.NOT_SUPPORTED
+    rank = int((table["ratio"] >= ca["ratio"]).sum())
+    assert rank > 1
+    got = run("admissions-prop99-placebo", covariates="outcome")
+    assert got["value"] == round(rank / len(table), 3) and got["verdict"] == verdicts.NOT_SUPPORTED
+
+
+def test_placebo_with_california_in_the_donor_pools():
+    from vertint import prop99
+
+    table = prop99.placebo_in_space_covariates(california_in_pools=True)
+    assert (table["n_donors"] == 38).all()
+    ca = table[table["state"] == "California"].iloc[0]
+    rank = int((table["ratio"] >= ca["ratio"]).sum())
+    got = run("admissions-prop99-placebo", california_in_pools=True)
+    assert got["value"] == round(rank / 39, 3)
+    assert got["verdict"] == (verdicts.SUPPORTED if rank == 1 else verdicts.NOT_SUPPORTED)
 
 
 def test_sdid_without_sparsification():

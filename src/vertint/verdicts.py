@@ -46,7 +46,7 @@ def _finite(*xs: float) -> None:
 def equals(published: float, reproduced: float) -> Verdict:
     """A count or simple fact: supported if equal, not supported otherwise."""
     ok = published == reproduced
-    return Verdict(SUPPORTED if ok else NOT_SUPPORTED, "equals", f"published {published:g}, source says {reproduced:g}")
+    return Verdict(SUPPORTED if ok else NOT_SUPPORTED, "equals", f"published {published:g}, reproduced {reproduced:g}")
 
 
 def rounds_to(published: float, reproduced: float, unit: float, what: str = "") -> Verdict:
@@ -111,12 +111,23 @@ def rederived(published: float, reproduced: float) -> Verdict:
     return Verdict(NOT_SUPPORTED, "rederived", reason)
 
 
+def signed(x: float, decimals: int = 2) -> str:
+    """``x`` with its sign to ``decimals`` places, or, if that rounds to zero, to one significant
+    figure ("+0.003"), so that no nonzero difference reads "-0.00"; exactly zero is "0.00"."""
+    _finite(x)
+    if x == 0:
+        return f"{0:.{decimals}f}"
+    if round(x, decimals) == 0:
+        return f"{x:+.1g}"
+    return f"{x:+.{decimals}f}"
+
+
 def method_check(published: float, estimate: float, unit: str) -> Verdict:
     """This book's re-implementation of a published method against the published estimate."""
     _finite(published, estimate)
     tol = float(rubric.param("method_check", "abs_tol"))
     diff = estimate - published
-    reason = f"ours {estimate:.2f}, published {published:.1f} {unit}; difference {diff:+.2f} against a tolerance of ±{tol:g}"
+    reason = f"ours {estimate:.2f}, published {published:.1f} {unit}; difference {signed(diff)} against a tolerance of ±{tol:g}"
     return Verdict(SUPPORTED if abs(diff) <= tol else NOT_SUPPORTED, "method_check", reason)
 
 
