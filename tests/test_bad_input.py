@@ -221,7 +221,7 @@ CASES = [
          lit("generating the book's pages: claims_ledger.md: marker <!-- vertint:ledger --> not found")),
     # ---- bad parameters
     Case("param-unknown-notebook", nothing, ("-p", "nonesuch.x=1"),
-         lit("override 'nonesuch.x=1': no notebook 'nonesuch' in runs.yml (known: context, workforce, admissions, valencia, rwt)")),
+         lit("override 'nonesuch.x=1': no notebook 'nonesuch' in runs.yml (known: context, models, workforce, admissions, valencia, rwt)")),
     Case("param-unknown", nothing, ("-p", "context.no_such_thing=1"),
          lit("notebook 'context' (notebooks/context.md) has no parameter 'no_such_thing' "
              "(declared: smoke, wolverhampton_reference, symphony_measure)")),

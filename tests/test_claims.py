@@ -9,11 +9,30 @@ from vertint import claims, verdicts
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _released() -> set[str]:
+    import json
+
+    return {c["id"] for c in json.loads((ROOT / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))["claims"]}
+
+
 def test_registry_loads_and_ids_follow_the_house_style():
     reg = claims.registry(ROOT)
+    assert claims.id_problems(reg, _released()) == []
     for cid, rec in reg.items():
-        assert cid.startswith(rec["chapter"] + "-"), cid
         assert {"value", "unit"} <= set(rec["published"]), cid
+
+
+def test_only_released_claims_keep_an_id_from_another_chapter():
+    rec = {"chapter": "models", "claim": "c"}
+    # a released claim that moved chapter keeps its id (ids are citable anchors)
+    assert claims.id_problems({"context-scaled-21-models": rec}, {"context-scaled-21-models"}) == []
+    # a new claim must carry its chapter's prefix
+    problems = claims.id_problems({"context-new-thing": rec}, {"context-scaled-21-models"})
+    assert len(problems) == 1 and "'context-new-thing'" in problems[0] and "'models-'" in problems[0]
+    assert claims.id_problems({"models-new-thing": rec}, set()) == []
+    # the real registry has moved claims, and each is released
+    moved = {cid for cid, r in claims.registry(ROOT).items() if not cid.startswith(r["chapter"] + "-")}
+    assert moved and moved <= _released()
 
 
 def test_required_claim_ids_are_all_registered():

@@ -16,23 +16,27 @@ from vertint import claims, context, data, verdicts
 from vertint.runner import load_matrix, notebook_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: Seed statements that no vendored data or dossier figure can test; each carries
-#: ``reason_if_unreproducible`` in claims/context.yml and is emitted in the context-other-claims section.
-OTHER_IDS = [
-    "context-hf-public-funding",
-    "context-nihr-three-arrangements", "context-pe-topups-mid-2030s", "context-pe-arrs-five-year",
+#: the 2013 review's statements no data can test (emitted in the models chapter; their ids keep the context- prefix)
+MODELS_OTHER_IDS = [
     "context-scaled-funding-share", "context-scaled-rising-demand", "context-scaled-insufficient-trainees",
     "context-scaled-more-ltc", "context-scaled-partner-ratio", "context-scaled-part-time-majority",
     "context-scaled-day-a-week", "context-scaled-24-7", "context-scaled-heroic-most-frequent",
-    "context-scaled-all-underestimated",
-    # added by the seed audit (claims/seed_audit.csv)
-    "context-hf-diverse-employers", "context-hf-rarely-isolated", "context-hf-integration-not-better",
-    "context-hf-smaller-scale", "context-nihr-main-driver", "context-nihr-developed-further",
-    "context-nihr-emergency-flows", "context-nihr-impact-primary-care", "context-scaled-local-access-valued",
+    "context-scaled-all-underestimated", "context-scaled-local-access-valued",
     "context-scaled-emergency-pressures", "context-scaled-constrained-spending", "context-scaled-accelerating",
     "context-scaled-capacity-commissioning", "context-scaled-all-professionalise",
     "context-scaled-subspecialisation-interest", "context-scaled-many-federations",
+]
+
+#: Seed statements about integration that no vendored data or dossier figure can test; each carries
+#: ``reason_if_unreproducible`` in claims/context.yml and is emitted in the context-other-claims section
+#: (the 2013 review's are in tests/test_models.py).
+OTHER_IDS = [
+    "context-hf-public-funding",
+    "context-nihr-three-arrangements", "context-pe-topups-mid-2030s", "context-pe-arrs-five-year",
+    # added by the seed audit (claims/seed_audit.csv)
+    "context-hf-diverse-employers", "context-hf-rarely-isolated", "context-hf-integration-not-better",
+    "context-hf-smaller-scale", "context-nihr-main-driver", "context-nihr-developed-further",
+    "context-nihr-emergency-flows", "context-nihr-impact-primary-care",
 ]
 #: The ledger for this chapter: every id here must be registered and emitted, so a claim cannot
 #: silently disappear. Add to this list when you add a claim to claims/context.yml.
@@ -40,19 +44,16 @@ EXPECTED_IDS = [
     "context-rwt-eight-practices", "context-rwt-nine-practices", "context-symphony-practices",
     "context-swindon-handback", "context-wales-885", "context-hf-trusts-greater-role",
     "context-hf-uk-range-of-models", "context-pulse-dhsc-visit", "context-nihr-usually-separate",
-    "context-mip-deprived-shortages", "context-mapping-mean",
+    "context-mapping-mean",
     "context-nihr-interviews", "context-nihr-sites", "context-nihr-growing-workload", "context-nihr-two-of-three",
     "context-nihr-back-office",
     "context-pe-gms-2030", "context-pe-6bn", "context-pe-majority-scaled",
-    "context-scaled-21-models", "context-scaled-four-types", "context-scaled-five-functions",
-    "context-scaled-mirrored", "context-scaled-20-years",
-    "context-hf-harder-to-book", "context-hf-satisfaction-falling",
     *OTHER_IDS,
 ]
 #: Claims that no public data can settle: the only ones allowed the not_reproducible rule.
 NOT_REPRODUCIBLE_IDS = {
     "context-nihr-two-of-three", "context-nihr-back-office", "context-pe-gms-2030", "context-pe-6bn",
-    "context-pe-majority-scaled", "context-scaled-20-years",
+    "context-pe-majority-scaled",
     *OTHER_IDS,  # the complete ledger: seed statements no vendored data can test (reason in claims/context.yml)
 }
 DEFAULT_VERDICTS = {
@@ -66,18 +67,9 @@ DEFAULT_VERDICTS = {
     "context-hf-uk-range-of-models": verdicts.SUPPORTED,
     "context-pulse-dhsc-visit": verdicts.PARTLY,
     "context-nihr-usually-separate": verdicts.SUPPORTED,
-    "context-mip-deprived-shortages": verdicts.SUPPORTED,
     "context-nihr-growing-workload": verdicts.PARTLY,
     "context-nihr-interviews": verdicts.SUPPORTED,
     "context-nihr-sites": verdicts.SUPPORTED,
-    "context-scaled-21-models": verdicts.SUPPORTED,
-    "context-scaled-four-types": verdicts.SUPPORTED,
-    "context-scaled-five-functions": verdicts.SUPPORTED,
-    "context-scaled-mirrored": verdicts.SUPPORTED,
-    # GP Patient Survey 2021 to 2022, both measures fell (published before the 2023 long read)
-    "context-hf-harder-to-book": verdicts.SUPPORTED,
-    # BSA 2019 to 2021: a fall of 30 points, but across the 2020 change of survey mode: at most partly
-    "context-hf-satisfaction-falling": verdicts.PARTLY,
     **{i: verdicts.NOT_REPRODUCIBLE for i in NOT_REPRODUCIBLE_IDS},
 }
 
@@ -168,30 +160,6 @@ def test_figure_refuses_ambiguous_lookup(sites):
         context.figure(sites, context.WALES, "patients", "westernmail2018")  # two periods: must say which
 
 
-def test_scaled_models_table_1():
-    m = context.models()
-    s = context.model_summary(m)
-    assert (s["models"], s["types"], s["uk"], s["international"]) == (21, 12, 11, 10)
-    assert s["promising_types"] == 4 and s["mirror_countries_present"] == 4
-    by_type = context.models_by_type(m)
-    assert by_type["models"].sum() == 21
-    assert by_type.groupby("organisational_type")["models"].sum()["Networks or federations"] == 4
-    promising = set(by_type.loc[by_type["greatest_promise"], "organisational_type"])
-    assert promising == {"Networks or federations", "Super-partnerships",
-                         "Regional and national multi-practice organisations", "Community health organisations"}
-
-
-def test_checklist_grid():
-    items, ev = context.checklist_items(), context.site_evidence()
-    assert items.groupby("group").size().to_dict() == {"function": 5, "clinical principle": 7, "organisational principle": 5}
-    grid = context.checklist(items, ev)
-    counts = context.checklist_counts(grid)
-    assert counts == {context.RWT: 5, context.SHS: 6, context.NORTHUMBRIA: 0, context.SWINDON: 2, context.WALES: 1}
-    bad = pd.DataFrame([{"site": "Nowhere", "item_id": "F1", "evidence": "x", "source_url": "https://x"}])
-    with pytest.raises(context.ContextError):
-        context.checklist(items, bad)
-
-
 def test_qualitative_counts_and_links():
     q = context.qualitative()
     qc = context.qualitative_counts(q)
@@ -264,7 +232,7 @@ def _norm(t: str) -> str:
 def test_other_claims_quote_the_seeds_exactly():
     text = _norm(" ".join(_source_texts().values()))
     reg = claims.registry()
-    for cid in OTHER_IDS:
+    for cid in OTHER_IDS + MODELS_OTHER_IDS:
         assert _norm(reg[cid]["claim"]) in text, cid
 
 
@@ -282,8 +250,8 @@ def test_seed_audit_covers_every_source_and_matches_the_registry():
         else:
             assert not r["claim_id"] and r["reason"].strip(), r
     audited = {r["claim_id"] for r in rows if r["status"] == "examined"}
-    # every context claim that quotes a source document has its sentence in the audit
-    for cid in OTHER_IDS:
+    # every claim no data can test (in this chapter or the models chapter) has its sentence in the audit
+    for cid in OTHER_IDS + MODELS_OTHER_IDS:
         assert cid in audited, cid
     texts = {k: _norm(v) for k, v in _source_texts().items()}
     for r in rows:
@@ -291,12 +259,36 @@ def test_seed_audit_covers_every_source_and_matches_the_registry():
         assert quote[:60] in texts[r["seed"]], (r["seed"], quote[:60])
 
 
+def test_moved_claims_keep_their_old_anchors_on_this_page():
+    from vertint.claims import anchor
+
+    moved = context.moved_claims()
+    assert set(moved) == set(MODELS_OTHER_IDS) | {
+        "context-scaled-21-models", "context-scaled-four-types", "context-scaled-five-functions", "context-scaled-mirrored",
+        "context-scaled-20-years", "context-hf-harder-to-book", "context-hf-satisfaction-falling", "context-mip-deprived-shortages"}
+    assert set(moved.values()) == {"models"}
+    note = context.moved_note()
+    for cid in moved:
+        assert f'<span id="{anchor(cid)}"></span>' in note, cid
+    for slug in context.MOVED_SECTIONS:
+        assert f'<span id="{slug}"></span>' in note
+    assert '<a href="models.html">' in note and f"{len(moved):,} more claims" in note
+    # the script sends an old link on to the same id on the new page
+    assert '"context-hf-harder-to-book":"models"' in note
+    # a moved claim pointing at a chapter that does not exist is refused
+    reg = {"context-x": {"chapter": "nonesuch"}}
+    with pytest.raises(context.ContextError, match="nonesuch"):
+        context.moved_note(reg)
+
+
 # --------------------------------------------------------------------------- data and contracts
 
 
 def test_context_resources_validate_and_declared():
     names = [r["name"] for r in data.manifest()["resources"] if r["name"].startswith("context_")]
-    assert sorted(names) == sorted(d for d in load_matrix()["context"].data if d.startswith("context_"))
+    runs = load_matrix()
+    used = [d for ch in ("context", "models") for d in runs[ch].data if d.startswith("context_")]
+    assert sorted(names) == sorted(used)  # each context_ file read by exactly one of the two chapters
     for name in names:
         data.validate(name)
         res = data.resource(name)
@@ -320,22 +312,27 @@ def test_registry_covers_expected_ids():
     assert all(k.startswith("context-") for k in reg)
 
 
-def test_no_hand_typed_numbers_in_notebook_markdown():
+def hand_typed_numbers(chapter: str) -> None:
+    """No number typed into the markdown of ``chapter``'s notebook (also run for the models chapter)."""
     import re
 
-    for cell in source_cells("context"):
+    for cell in source_cells(chapter):
         if cell["cell_type"] != "markdown":
             continue
         text = "".join(cell["source"])
         text = re.sub(r"\{glue:[a-z]+\}`[^`]+`", "", text)  # glued values
         text = re.sub(r"`[^`]*`", "", text)  # code
         text = text.replace("COVID-19", "")  # a name, not a count
-        text = re.sub(r"\((context|fig)[-a-z]*\)=", "", text)
+        text = re.sub(r"\((context|models|fig)[-a-z]*\)=", "", text)
         text = re.sub(r"\b\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December)\b", "", text)  # dates
         text = re.sub(r"\b(19|20)\d\d(-\d\d)?\b", "", text)  # years and financial years are allowed
         assert not re.search(r"\d", text), f"hand-typed number in markdown: {text[:200]!r}"
         words = SPELLED.findall(text)
         assert not words, f"spelled-out number {words} in markdown: {text[:200]!r}"
+
+
+def test_no_hand_typed_numbers_in_notebook_markdown():
+    hand_typed_numbers("context")
 
 
 #: spelled-out counts are numbers too ("one" is allowed: "one of", "one by one")
@@ -418,8 +415,6 @@ def test_site_table_never_benchmarks_against_the_claims_under_review(sites):
     assert t.loc["Symphony", "Practices (latest)"] == "20 (undated, trust or provider)"  # not the long read's 16
     assert t.loc["Northumbria", "Patients (latest)"].startswith("16,000")
     assert t.loc["England", "Practices (latest)"].startswith("85 (2021-03-31")
-    grid = context.checklist_display(context.checklist(context.checklist_items(), context.site_evidence()))
-    assert (grid["RWT"] == "✓").sum() == 5 and (grid["NPC"] == "✓").sum() == 0
 
 
 # --------------------------------------------------------------------------- statements audited from the seeds
@@ -474,21 +469,3 @@ def test_practices_usually_separate_against_the_payments_file():
     claim = context.separate_claim(s, data.load("practice_payments"))
     assert claim["reproduced"]["value"] == round((1 - 85 / 6580) * 100, 1)
     assert claim["verdict"].label == verdicts.SUPPORTED
-
-
-def test_gp_per_10k_by_deprivation_recomputed():
-    import csv
-    from collections import defaultdict
-
-    fte, pats = defaultdict(float), defaultdict(float)
-    for r in csv.DictReader((ROOT / "data" / "practice_workforce.csv").open()):
-        if r["year"] == "2020-21" and r["gp_fte"] and r["imd_quintile"]:
-            fte[r["imd_quintile"]] += float(r["gp_fte"])
-            pats[r["imd_quintile"]] += float(r["total_patients"])
-    from vertint import data
-
-    q = context.gp_per_10k_by_quintile(data.load("practice_workforce"), "2020-21").set_index("quintile")["gp_fte_per_10k"]
-    for k in fte:
-        assert q[int(k)] == pytest.approx(fte[k] / pats[k] * 10_000)
-    d = context.deprivation_claim(data.load("practice_workforce"), "context-mip-deprived-shortages")
-    assert d["as_of"]["date"] == "2021-03" and d["verdict"].label == verdicts.SUPPORTED

@@ -119,7 +119,7 @@ def test_no_hand_typed_numbers_in_notebook_strings():
     assert not found, "numbers typed into reader-facing strings (format them from data):\n" + "\n".join(found)
 
 
-CHAPTER_MODULES = ["context", "admissions", "valencia", "rwt", "rwt_claims", "synth", "prop99", "meta", "workforce"]
+CHAPTER_MODULES = ["context", "models", "admissions", "valencia", "rwt", "rwt_claims", "synth", "prop99", "meta", "workforce"]
 
 
 def _module_strings():

@@ -135,25 +135,3 @@ def test_workload_within_release_only(declared):
     rise = (a["2018-11"] + a["2018-12"]) / (a["2017-11"] + a["2017-12"]) - 1
     got = run("context-nihr-growing-workload", declared, comparison="within_release")
     assert got["verdict"] == verdicts.SUPPORTED and got["value"].startswith(f"{rise:+.1%}")
-
-
-def test_booking_read_as_appointment_times(declared):
-    got = run("context-hf-harder-to-book", declared, measures="appointment_times")
-    assert got["value"] == "satisfied with appointment times: 67% (2021) to 55.2% (2022)"
-    assert got["verdict"] == verdicts.SUPPORTED
-
-
-def test_satisfaction_within_one_series_is_undecided(declared):
-    # before 2023 the online series had one figure (2021), so no comparison within one series
-    got = run("context-hf-satisfaction-falling", declared, pair="same_series")
-    assert got["verdict"] == verdicts.NOT_REPRODUCIBLE and got["value"] is None
-
-
-def test_deprivation_headcount(declared):
-    wf = pd.read_csv(paths.root() / "data" / "practice_workforce.csv")
-    w = wf[(wf["year"] == "2020-21") & wf["gp_fte"].notna() & wf["imd_quintile"].notna()]
-    g = w.groupby("imd_quintile")[["gp_hc", "total_patients"]].sum()
-    per = g["gp_hc"] / g["total_patients"] * 10_000
-    got = run("context-mip-deprived-shortages", declared, measure="headcount")
-    assert got["value"].startswith(f"{per.loc[5]:.2f} against {per.loc[1]:.2f} GPs (headcount)")
-    assert per.loc[5] < per.loc[1] and got["verdict"] == verdicts.SUPPORTED

@@ -69,6 +69,15 @@ def _parse_registry(base: Path, files: list[Path]) -> dict[str, dict]:
     return out
 
 
+def id_problems(reg: dict[str, dict], released: set[str]) -> list[str]:
+    """House style of claim ids: ``<chapter>-<slug>``. Ids are citable anchors, so a claim that has
+    been released (its id is in ``released``, the ids of ``claims/ledger.lock.json``) keeps its id
+    when it moves to another chapter; a new claim must carry its chapter's prefix."""
+    return [f"claim {cid!r} (chapter {rec['chapter']!r}): a new claim's id starts with '{rec['chapter']}-' "
+            "(only a released claim keeps its old id when it moves chapter)"
+            for cid, rec in reg.items() if not cid.startswith(rec["chapter"] + "-") and cid not in released]
+
+
 def seen_up_to(claim_id: str) -> str:
     """The last month (YYYY-MM) whose figures a claim could have seen: the month of its ``made`` date,
     or for a claim dated only by year, the December before (the rubric's ``timing.as_of`` rule)."""

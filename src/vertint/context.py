@@ -1,9 +1,11 @@
-"""The context chapter: where trusts run GP practices, the 2013 models of scaled primary care, and
-the NIHR qualitative evidence.
+"""The context chapter: where trusts run GP practices (the UK sites, Wales, the national mapping), the
+NIHR qualitative evidence and the proposals on the table.
 
-Every figure the chapter states is computed here from the vendored files ``data/context_*.csv``
-(or read from the published values in ``claims/context.yml``), and tested in
-``tests/test_context.py``.
+Every figure the chapter states is computed here from the vendored files ``data/context_uk_sites.csv``
+and ``data/context_qualitative.csv`` and the official payments file (or read from the published
+values in ``claims/*.yml``), and tested in ``tests/test_context.py``. The 2013 review of scaled primary
+care, the survey series and GPs per patient by deprivation are in :mod:`vertint.models`, which shares
+the site names, :func:`published`, :func:`equals_claim` and :func:`other_claims` defined here.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pandas as pd
 
 from . import claims, data, rubric, verdicts
 from .nb import NA
-from .verdicts import Verdict, not_reproducible
+from .verdicts import not_reproducible
 
 RWT = "Royal Wolverhampton"
 SHS = "Symphony Healthcare Services (Yeovil)"
@@ -24,10 +26,6 @@ NORTH_WALES = "North Wales: Betsi Cadwaladr managed practices"
 ENGLAND = "England: national mapping"
 #: rows that record an event or a date rather than a count (not "figures" in the site table)
 EVENT_MEASURES = ("earliest_integration_year", "dhsc_visits", "dhsc_visits_reported")
-#: the sites described against the 2013 checklist (the national mapping is not a site)
-CHECKLIST_SITES = [RWT, SHS, NORTHUMBRIA, SWINDON, WALES]
-#: the countries the 2013 report says mirror the move to larger-scale primary care
-MIRROR_COUNTRIES = ["New Zealand", "Netherlands", "Canada", "United States"]
 
 
 class ContextError(ValueError):
@@ -41,16 +39,10 @@ def sites() -> pd.DataFrame:
     return data.load("context_uk_sites")
 
 
-def models() -> pd.DataFrame:
-    return data.load("context_scaled_models")
 
 
-def checklist_items() -> pd.DataFrame:
-    return data.load("context_design_checklist")
 
 
-def site_evidence() -> pd.DataFrame:
-    return data.load("context_site_checklist")
 
 
 def qualitative() -> pd.DataFrame:
@@ -215,62 +207,12 @@ def count_as_of(df: pd.DataFrame, site: str, upto: str, exclude: tuple[str, ...]
     return None if best is None else best[1]
 
 
-def patient_experience() -> pd.DataFrame:
-    return data.load("context_patient_experience")
 
 
-def survey_direction(df: pd.DataFrame, survey: str, measure: str, claimed: str, last_year: int | None,
-                     same_series: bool = False) -> tuple[Verdict, dict]:
-    """The rubric's ``direction`` rule on the latest two published figures of one survey measure up to
-    ``last_year`` (publication year; None = all). A change that crosses a series break can at most
-    partly support a direction (the rubric's rule on methodology breaks). With ``same_series`` only
-    figures of the series of the latest one are compared (no change is read across a break)."""
-    rows = df[(df["survey"] == survey) & (df["measure"] == measure)].sort_values("year")
-    if last_year is not None:
-        rows = rows[rows["published_year"] <= last_year]
-    if same_series and len(rows):
-        rows = rows[rows["series"] == rows["series"].iloc[-1]]
-    if len(rows) < 2:
-        return not_reproducible(f"{survey} {measure}: fewer than two published figures"
-                                + (" in the latest series" if same_series else "")), {}
-    a, b = rows.iloc[-2], rows.iloc[-1]
-    v = verdicts.direction(float(b["value"]) - float(a["value"]), claimed)
-    what = f"{measure.replace('_', ' ')}: {a['value']:g}% ({int(a['year'])}) to {b['value']:g}% ({int(b['year'])})"
-    if a["series"] != b["series"]:
-        v = verdicts.across_break(v, f"{what}, across a change of survey method ({a['series']} to {b['series']})")
-    else:
-        v = verdicts.relabel(v, what)
-    return v, {"year": int(b["year"]), "what": what}
 
 
-SURVEY_PAIRS = ("latest_two", "same_series")
 
 
-def survey_claim(df: pd.DataFrame, claim_id: str, survey: str, measures: list[str], claimed: str,
-                 pair: str = "latest_two") -> dict:
-    """Keyword arguments for :func:`vertint.claims.emit`: a survey trend claim judged as of its date,
-    and again on the latest figures. ``pair``: the latest two figures (default; across a break at most
-    partly supported) or the latest two of the latest figure's series (never across a break)."""
-    if pair not in SURVEY_PAIRS:
-        raise ContextError(f"pair={pair!r}: choose one of {', '.join(SURVEY_PAIRS)}")
-    upto = int(claims.seen_up_to(claim_id)[:4])
-    latest = df[df["survey"] == survey].sort_values("year").iloc[-1]
-    now_measures = sorted(set(df[(df["survey"] == survey) & (df["series"] == latest["series"])]["measure"]))
-
-    def judge(ms: list[str], last_year: int | None) -> tuple[Verdict, str, list[int]]:
-        parts = [survey_direction(df, survey, m, claimed, last_year, same_series=pair == "same_series" and last_year is not None)
-                 for m in ms]
-        v = verdicts.all_of(*[p for p, _ in parts]) if len(parts) > 1 else parts[0][0]
-        return v, "; ".join(x["what"] for _, x in parts if x), [x["year"] for _, x in parts if x]
-
-    v_then, then_text, then_years = judge(measures, upto)
-    v_now, now_text, _ = judge(now_measures, None)
-    return {"reproduced": {"value": then_text, "unit": f"{survey.upper()} national figures"},
-            "verdict": v_then,
-            "as_of": {"date": str(max(then_years)) if then_years else str(upto), "figure": then_text,
-                      "why": f"the latest two figures published up to {upto}, the last year the claim could have seen"},
-            "now": {"verdict": v_now, "date": str(int(latest["year"])),
-                    "note": f"{now_text} (the current series, {latest['series']})"}}
 
 
 #: the data row of each Wolverhampton claim's own source (never its own benchmark)
@@ -383,16 +325,8 @@ def site_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def checklist_display(grid: pd.DataFrame, sites_: list[str] = CHECKLIST_SITES) -> pd.DataFrame:
-    """The checklist grid with short site names and a tick where a public source describes the item."""
-    out = grid[["item_id", "item"]].rename(columns={"item_id": "", "item": "Function or principle"})
-    for s in sites_:
-        out[ABBREV[s]] = grid[s].map({"described": "✓", "": ""})
-    return out
 
 
-#: column headings for the checklist table (explained in the chapter text)
-ABBREV = {RWT: "RWT", SHS: "SHS", NORTHUMBRIA: "NPC", SWINDON: "GWH", WALES: "Wales"}
 
 
 def timeline_chart(df: pd.DataFrame) -> alt.Chart:
@@ -417,28 +351,8 @@ def timeline_chart(df: pd.DataFrame) -> alt.Chart:
     )
 
 
-SURVEY_LABELS = {"gpps": "GP Patient Survey (England)", "bsa": "British Social Attitudes (Great Britain)"}
-SERIES_LABELS = {"gpps-to-2023": "to 2023", "gpps-2024-new-series": "new questionnaire from 2024",
-                 "bsa-face-to-face-to-2019": "face to face, to 2019", "bsa-push-to-web-from-2021": "online and phone, from 2021"}
 
 
-def surveys_chart(df: pd.DataFrame) -> alt.FacetChart:
-    """One panel per survey, one above the other; one line per measure and comparable series (never joined across a break)."""
-    frame = df.copy()
-    frame["survey_label"] = frame["survey"].map(SURVEY_LABELS)
-    frame["line"] = (frame["measure"].str.replace("_", " ").str.replace("gp ", "GP ") + " ("
-                     + frame["series"].map(SERIES_LABELS) + ")")
-    base = alt.Chart(frame).encode(
-        x=alt.X("year:Q", title="Year", axis=alt.Axis(format="d", tickMinStep=1, labelOverlap=True), scale=alt.Scale(zero=False)),
-        y=alt.Y("value:Q", title="Per cent of respondents", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("line:N", title="Measure (series)", legend=alt.Legend(orient="bottom", columns=1, labelLimit=520)),
-        detail="line:N",
-        tooltip=["survey_label:N", "measure:N", "series:N", "year:O", alt.Tooltip("value:Q", format=".1f"), "publisher:N"],
-    )
-    return (base.mark_line(point=True)).properties(width=520, height=200).facet(
-        row=alt.Row("survey_label:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start",
-                                                                    labelOrient="top", labelFontWeight="bold"))
-    ).resolve_scale(x="independent", color="independent")
 
 
 def counts_chart(counts: pd.DataFrame, reference: str) -> alt.LayerChart:
@@ -461,58 +375,14 @@ def counts_chart(counts: pd.DataFrame, reference: str) -> alt.LayerChart:
 # --------------------------------------------------------------------------- models of scaled primary care
 
 
-def model_summary(m: pd.DataFrame) -> dict:
-    uk = m["country"] == "United Kingdom"
-    present = [c for c in MIRROR_COUNTRIES if c in set(m["country"])]
-    return {
-        "models": int(len(m)), "types": int(m["organisational_type"].nunique()),
-        "uk": int(uk.sum()), "international": int((~uk).sum()),
-        "countries": int(m["country"].nunique()),
-        "promising_types": int(m.loc[m["greatest_promise"].astype(bool), "organisational_type"].nunique()),
-        "mirror_countries_present": len(present),
-    }
 
 
-def models_by_type(m: pd.DataFrame) -> pd.DataFrame:
-    out = (m.assign(uk=m["country"] == "United Kingdom")
-           .groupby(["organisational_type", "uk"], as_index=False).size()
-           .rename(columns={"size": "models"}))
-    out["where"] = out["uk"].map({True: "UK", False: "Outside the UK"})
-    prom = m.groupby("organisational_type")["greatest_promise"].first().astype(bool)
-    out["greatest_promise"] = out["organisational_type"].map(prom)
-    return out[["organisational_type", "where", "models", "greatest_promise"]]
 
 
-def models_chart(by_type: pd.DataFrame) -> alt.Chart:
-    order = (by_type.groupby("organisational_type")["models"].sum().sort_values(ascending=False, kind="stable").index.tolist())
-    return (
-        alt.Chart(by_type)
-        .mark_bar()
-        .encode(
-            y=alt.Y("organisational_type:N", title=None, sort=order, axis=alt.Axis(labelLimit=360)),
-            x=alt.X("sum(models):Q", title="Models reviewed (count)", axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color("where:N", title="Where the model is"),
-            opacity=alt.condition("datum.greatest_promise", alt.value(1.0), alt.value(0.55)),
-            tooltip=["organisational_type", "where", "models", "greatest_promise"],
-        )
-        .properties(width=300, height=320)
-    )
 
 
-def checklist(items: pd.DataFrame, evidence: pd.DataFrame, sites_: list[str] = CHECKLIST_SITES) -> pd.DataFrame:
-    """Items × sites: 'described' where a public source describes the site doing it, else blank."""
-    unknown = set(evidence["site"]) - set(sites_)
-    if unknown:
-        raise ContextError(f"evidence for sites outside the checklist: {sorted(unknown)}")
-    grid = items[["item_id", "group", "item"]].copy()
-    for site in sites_:
-        got = set(evidence.loc[evidence["site"] == site, "item_id"])
-        grid[site] = ["described" if i in got else "" for i in grid["item_id"]]
-    return grid
 
 
-def checklist_counts(grid: pd.DataFrame, sites_: list[str] = CHECKLIST_SITES) -> dict[str, int]:
-    return {s: int((grid[s] == "described").sum()) for s in sites_}
 
 
 # --------------------------------------------------------------------------- qualitative evidence
@@ -556,38 +426,90 @@ def swindon_published() -> dict:
 
 # --------------------------------------------------------------------------- statements no data can test
 
-#: the section that examines the claims carrying ``reason_if_unreproducible`` in claims/context.yml
-OTHER_SECTION = "context-other-claims"
+def other_section(chapter: str = "context") -> str:
+    """The section of ``chapter`` that examines its claims carrying ``reason_if_unreproducible``."""
+    return f"{chapter}-other-claims"
+
+
+#: the context chapter's section for the claims no vendored data can test
+OTHER_SECTION = other_section("context")
 OTHER_CAVEAT = ("Recorded so that the ledger covers every quantitative statement in the source documents; "
                 "the verdict can change only if data that test the statement are vendored.")
 
 
-def other_claim_ids(reg: dict | None = None) -> list[str]:
-    """Context claims that no vendored data can test, in file order (those with ``reason_if_unreproducible``)."""
+def other_claim_ids(reg: dict | None = None, chapter: str = "context") -> list[str]:
+    """Claims of ``chapter`` that no vendored data can test, in file order (those with ``reason_if_unreproducible``)."""
     reg = claims.registry() if reg is None else reg
-    return [cid for cid, rec in reg.items() if rec["chapter"] == "context" and "reason_if_unreproducible" in rec]
+    return [cid for cid, rec in reg.items() if rec["chapter"] == chapter and "reason_if_unreproducible" in rec]
 
 
-def other_claims(reg: dict | None = None) -> list[dict]:
-    """Keyword arguments for :func:`vertint.claims.emit`, one dict per claim no data can test.
+def other_claims(reg: dict | None = None, chapter: str = "context") -> list[dict]:
+    """Keyword arguments for :func:`vertint.claims.emit`, one dict per claim of ``chapter`` no data can test.
 
     The reason comes from the claim's ``reason_if_unreproducible`` field; the claim must be examined
-    in the ``context-other-claims`` section and give a specific (non-empty) reason.
+    in the chapter's ``<chapter>-other-claims`` section (:func:`other_section`) and give a specific
+    (non-empty) reason.
     """
     reg = claims.registry() if reg is None else reg
+    section = other_section(chapter)
     out = []
-    for cid in other_claim_ids(reg):
+    for cid in other_claim_ids(reg, chapter):
         rec = reg[cid]
         reason = str(rec["reason_if_unreproducible"] or "").strip()
         if not reason:
             raise ContextError(f"claim {cid!r}: reason_if_unreproducible is empty")
-        if rec["section"] != OTHER_SECTION:
-            raise ContextError(f"claim {cid!r}: claims with reason_if_unreproducible belong in {OTHER_SECTION!r}")
+        if rec["section"] != section:
+            raise ContextError(f"claim {cid!r}: claims with reason_if_unreproducible belong in {section!r}")
         out.append({"claim_id": cid,
                     "reproduced": {"value": NA, "unit": str(rec["published"]["unit"])},
                     "verdict": not_reproducible(reason),
                     "caveat": OTHER_CAVEAT})
     return out
+
+
+# --------------------------------------------------------------------------- claims that moved to another chapter
+
+#: sections of this page that moved to the models chapter: their old HTML ids (heading slugs), kept resolvable here
+MOVED_SECTIONS = {
+    "models-of-scaled-primary-care-2013": "models",
+    "the-uk-sites-against-the-2013-checklist": "models",
+    "booking-appointments-and-satisfaction-the-survey-series": "models",
+    "gps-per-patient-by-deprivation": "models",
+}
+
+
+def moved_claims(reg: dict | None = None) -> dict[str, str]:
+    """Claims first examined in this chapter (their ids keep the ``context-`` prefix: ids are citable
+    anchors) that another chapter now examines: claim id to chapter, in registry order."""
+    reg = claims.registry() if reg is None else reg
+    return {cid: rec["chapter"] for cid, rec in reg.items() if cid.startswith("context-") and rec["chapter"] != "context"}
+
+
+def moved_note(reg: dict | None = None) -> str:
+    """HTML for this page: a short note naming the chapters the moved claims now live in, and one
+    empty element per old anchor (each moved claim's box id, each moved section's heading id), so an
+    old link to ``context.html#<id>`` still lands on the note, which links on to the new page."""
+    import html
+    import json
+
+    from .claims import anchor
+    from .runner import load_matrix
+
+    moved = moved_claims(reg)
+    runs = load_matrix()
+    for chapter in set(moved.values()) | set(MOVED_SECTIONS.values()):
+        if chapter not in runs:
+            raise ContextError(f"moved claims point to chapter {chapter!r}, which is not in runs.yml")
+    ids = [anchor(cid) for cid in moved] + list(MOVED_SECTIONS)
+    targets = sorted(set(moved.values()) | set(MOVED_SECTIONS.values()))
+    links = ", ".join(f'<a href="{html.escape(c)}.html">{html.escape(runs[c].title)}</a>' for c in targets)
+    spans = "".join(f'<span id="{html.escape(i)}"></span>' for i in ids)
+    where = {**{anchor(cid): c for cid, c in moved.items()}, **MOVED_SECTIONS}
+    # with scripts on, an old link goes straight on to the same id on the new page; without, the note says where
+    script = ("<script>(function(){var m=" + json.dumps(where, sort_keys=True, separators=(",", ":"))
+              + ';var h=decodeURIComponent(location.hash.replace(/^#/,""));if(m[h]){location.replace(m[h]+".html#"+h);}})();</script>')
+    return (f'<p class="vertint-moved">{spans}Earlier releases examined {len(moved):,} more claims on this page; '
+            f"they keep their ids and are now judged in {links}.</p>{script}")
 
 
 # --------------------------------------------------------------------------- statements audited from the seeds
@@ -756,87 +678,14 @@ def separate_claim(df: pd.DataFrame, payments: pd.DataFrame, trust_run: str = "p
                              "so the share run separately was at least as high when the claim was made"}}
 
 
-#: GPs are counted per this many registered patients (the usual NHS scale)
-PER_PATIENTS = 10_000
 
 
-def panel_year(workforce: pd.DataFrame, end: str) -> str:
-    """The practice panel's financial year that ends in month ``end``."""
-    years = [y for y in workforce["year"].unique() if claims.fy_end(y) == end]
-    if not years:
-        raise ContextError(f"no financial year of the practice panel ends in {end}")
-    return years[0]
 
 
-def gp_per_10k_by_quintile(workforce: pd.DataFrame, year: str) -> pd.DataFrame:
-    """Fully qualified GP FTE per 10,000 registered patients by practice deprivation quintile
-    (1 least, 5 most deprived) in the practice panel's financial ``year``: practices with an FTE figure."""
-    w = workforce[(workforce["year"] == year) & workforce["gp_fte"].notna() & workforce["imd_quintile"].notna()]
-    g = w.groupby("imd_quintile", sort=True)[["gp_fte", "total_patients"]].sum()
-    out = pd.DataFrame({"quintile": g.index.astype(int), "practices": w.groupby("imd_quintile").size().values,
-                        "gp_fte": g["gp_fte"].values, "patients": g["total_patients"].values})
-    out["gp_fte_per_10k"] = out["gp_fte"] / out["patients"] * PER_PATIENTS
-    return out
 
 
-def gp_per_10k_by_group(workforce: pd.DataFrame, year: str, measure: str = "fte", groups: str = "quintiles",
-                        patients: str = "registered", payments: pd.DataFrame | None = None) -> pd.Series:
-    """Fully qualified GPs (``measure`` "fte" or "headcount") per 10,000 patients by deprivation group
-    (``groups``: the panel's quintiles, or deciles of the practices' IMD score, equal numbers of
-    practices; the last group is the most deprived) in the panel's financial ``year``. ``patients``:
-    the workforce file's registered patients, or the payments file's need-weighted (Carr-Hill) list for
-    the same practice and year (``payments``)."""
-    col = {"fte": "gp_fte", "headcount": "gp_hc"}.get(measure)
-    if col is None:
-        raise ContextError(f"measure={measure!r}: choose 'fte' or 'headcount'")
-    w = workforce[(workforce["year"] == year) & workforce["gp_fte"].notna() & workforce["imd_quintile"].notna()].copy()
-    if patients == "weighted":
-        pay = payments[payments["year"] == year][["practice_code", "weighted_patients"]]
-        w = w.merge(pay, on="practice_code", how="inner")
-        w = w[w["weighted_patients"] > 0]
-        w["denominator"] = w["weighted_patients"].astype(float)
-    elif patients == "registered":
-        w["denominator"] = w["total_patients"].astype(float)
-    else:
-        raise ContextError(f"patients={patients!r}: choose 'registered' or 'weighted'")
-    if groups == "quintiles":
-        w["group"] = w["imd_quintile"].astype(int)
-    elif groups == "deciles":
-        w["group"] = pd.qcut(w["imd_score"].rank(method="first"), 10, labels=False) + 1
-    else:
-        raise ContextError(f"groups={groups!r}: choose 'quintiles' or 'deciles'")
-    g = w.groupby("group", sort=True)[[col, "denominator"]].sum()
-    return g[col] / g["denominator"] * PER_PATIENTS
 
 
-def deprivation_claim(workforce: pd.DataFrame, claim_id: str, measure: str = "fte", groups: str = "quintiles",
-                      patients: str = "registered", payments: pd.DataFrame | None = None) -> dict:
-    """Keyword arguments for :func:`vertint.claims.emit`: the premise of 'GP shortages in impoverished
-    areas', as fewer GPs per patient in the most deprived quintile of practices than in the least,
-    in the latest panel year complete before the claim (and in the latest year, for *still true now*).
-    The other arguments are the analytic choices of :func:`gp_per_10k_by_group` (the defaults are the
-    chapter's)."""
-    then = claims.last_financial_year(claim_id)
-    years = set(workforce["year"].unique())
-    if patients == "weighted":
-        years &= set(payments["year"].unique())
-    latest = max(years)
-    what = "GP FTE" if measure == "fte" else "GPs (headcount)"
-    per = f"{'need-weighted ' if patients == 'weighted' else ''}patients"
-    band = "" if groups == "quintiles" else "; deciles"
-
-    def judge(year):
-        q = gp_per_10k_by_group(workforce, year, measure, groups, patients, payments)
-        gap = float(q.iloc[-1] - q.iloc[0])
-        text = f"{q.iloc[-1]:.2f} against {q.iloc[0]:.2f} {what} per {PER_PATIENTS:,} {per}, most against least deprived ({year}{band})"
-        return verdicts.direction(gap, "fall"), text
-
-    v_then, t_then = judge(then)
-    v_now, t_now = judge(latest)
-    return {"reproduced": {"value": t_then, "unit": "fully qualified GPs (excluding locums and trainees), practice panel"},
-            "verdict": v_then,
-            "as_of": {"date": claims.fy_end(then), "figure": t_then, "why": "the latest financial year of the practice panel that ended before the claim"},
-            "now": {"verdict": v_now, "date": claims.fy_end(latest), "note": t_now}}
 
 
 # --------------------------------------------------------------------------- claims judged by one call (notebook and spec functions)

@@ -676,6 +676,7 @@ def panel(claim_id: str):
 
     g = claim_grid(claim_id)
     s = summarise(g)
+    chapter = load_choices()[claim_id].chapter  # the file the choices are declared in (not the id's prefix: ids outlive moves)
     if not g["choices"]:  # a single specification: say so and why, nothing to draw
         return _Panel(f'<details class="robustness-panel" id="robustness-{_h.escape(claim_id)}"><summary>How robust is '
                       f'this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span>'
@@ -696,6 +697,6 @@ def panel(claim_id: str):
             f'<summary>How robust is this verdict? <span class="rbadge r-{s["label"].replace(" ", "-")}">{_h.escape(s["label"])}</span> '
             f'<span id="{div}-h">{_h.escape(headline(s))}</span></summary><p id="{div}-d">{_h.escape(details(s))}</p>{note}'
             f'{figure if g["choices"] else ""}'
-            f'<p>The declared choices (<code>rubric/choices/{_h.escape(claim_id.split("-")[0])}.yml</code>):</p><ul>{choice_items}</ul>'
+            f'<p>The declared choices (<code>rubric/choices/{_h.escape(chapter)}.yml</code>):</p><ul>{choice_items}</ul>'
             f'{table_html(g)}</details>')
     return _Panel(body)

@@ -91,30 +91,6 @@ def usually_separate(c: dict) -> Outcome:
     return _out(context.separate_claim(_sites(), _load("practice_payments"), c["trust_run"]))
 
 
-@spec("context-scaled-21-models")
-def scaled_21(c: dict) -> Outcome:
-    ms = context.model_summary(context.models())
-    return _out(context.equals_claim("context-scaled-21-models", (ms["models"], ms["types"]), "models; types"))
-
-
-@spec("context-scaled-four-types")
-def scaled_four(c: dict) -> Outcome:
-    ms = context.model_summary(context.models())
-    return _out(context.equals_claim("context-scaled-four-types", ms["promising_types"], "types"))
-
-
-@spec("context-scaled-five-functions")
-def scaled_five(c: dict) -> Outcome:
-    items = context.checklist_items()
-    return _out(context.equals_claim("context-scaled-five-functions", int((items["group"] == "function").sum()), "functions"))
-
-
-@spec("context-scaled-mirrored")
-def scaled_mirrored(c: dict) -> Outcome:
-    ms = context.model_summary(context.models())
-    return _out(context.equals_claim("context-scaled-mirrored", ms["mirror_countries_present"], "countries"))
-
-
 @spec("context-nihr-interviews")
 def nihr_interviews(c: dict) -> Outcome:
     qc = context.qualitative_counts(context.qualitative())
@@ -130,33 +106,3 @@ def nihr_sites(c: dict) -> Outcome:
 @spec("context-nihr-growing-workload")
 def growing_workload(c: dict) -> Outcome:
     return _out(context.workload_claim(_appointments(), "context-nihr-growing-workload", c["comparison"], c["first_published"]))
-
-
-#: the measures of the GP Patient Survey a reader could take as 'harder to book' (the chapter's default: the first two)
-GPPS_MEASURES = {
-    "both": ["overall_experience_making_appointment_good", "easy_to_get_through_by_phone"],
-    "making_appointment": ["overall_experience_making_appointment_good"],
-    "phone": ["easy_to_get_through_by_phone"],
-    "appointment_times": ["satisfied_with_appointment_times"],
-}
-
-
-@spec("context-hf-harder-to-book")
-def harder_to_book(c: dict) -> Outcome:
-    surveys = _load("context_patient_experience")
-    return _out(context.survey_claim(surveys, "context-hf-harder-to-book", "gpps", GPPS_MEASURES[c["measures"]], "fall",
-                                     pair=c.get("pair", "latest_two")))
-
-
-@spec("context-hf-satisfaction-falling")
-def satisfaction_falling(c: dict) -> Outcome:
-    surveys = _load("context_patient_experience")
-    return _out(context.survey_claim(surveys, "context-hf-satisfaction-falling", "bsa", ["satisfied_with_gp_services"], "fall",
-                                     pair=c["pair"]))
-
-
-@spec("context-mip-deprived-shortages")
-def deprived_shortages(c: dict) -> Outcome:
-    payments = _load("practice_payments") if c["patients"] == "weighted" else None
-    return _out(context.deprivation_claim(_load("practice_workforce"), "context-mip-deprived-shortages", c["measure"],
-                                          c["groups"], c["patients"], payments))
