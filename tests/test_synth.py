@@ -299,7 +299,8 @@ def test_sensitivity_table(chapter):
     assert sens["selection_bias"].iloc[0] == sc.loc[(synth.SELECTION, 0.0), "bias"]
     assert sens["power_press"].iloc[0] == sc.loc[("as designed", 0.13), "rejection"]
     shown = synth.sensitivity_display(sens)
-    assert len(shown) == 4 and shown["setting"].iloc[-1].startswith("1.5× the published standard error")
+    assert list(shown.columns) == ["result", "persistence 0.8 (assumed)", "persistence 0.5", "persistence 0.95", "1.5× the standard error"]
+    assert shown.set_index("result").loc["power, press release's reduction"].iloc[-1] == f"{100 * sens['power_press'].iloc[-1]:.0f}%"
     words = synth.sensitivity_summary(sens)
     assert set(words) == {"power_press", "power_press_se", "selection_bias"}
     assert words["power_press_se"] == f"{100 * sens['power_press'].iloc[-1]:.0f}%"

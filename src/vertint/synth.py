@@ -748,8 +748,21 @@ def _sensitivity_result(base, settings, runs, national, press, assume) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def _call(fn, args):
-    return fn(*args)
+def sensitivity_display(sens: pd.DataFrame) -> pd.DataFrame:
+    """The sensitivity table as the page shows it: one column per setting (narrow enough for a phone),
+    one row per result (per 100 patients per month; power in %)."""
+    cols = {}
+    for i, (r, f) in enumerate(zip(sens["rho"], sens["se_factor"])):
+        x = sens.iloc[i]
+        first = " (assumed)" if i == 0 else ""  # the first row is the default run
+        label = f"persistence {r:g}{first}" if np.isclose(f, 1.0) else f"{f:g}× the standard error"
+        cols[label] = [f"{x['noise_sd']:.3f}", f"{100 * x['power_national']:.0f}%", f"{100 * x['power_press']:.0f}%",
+                               x["mde"], f"{x['selection_bias']:+.3f}", f"{x['staggered_bias']:+.3f}",
+                               f"{x['spill_bias']:+.3f}", f"{100 * x['spill_coverage']:.0f}%"]
+    rows = ["noise sd (log scale)", "power, national reduction", "power, press release's reduction",
+            "80% power from", "bias, bad spell, no effect", "bias, staggered starts", "bias, spill-over",
+            "coverage, spill-over"]
+    return pd.DataFrame({"result": rows, **cols})
 
 
 def sensitivity_summary(sens: pd.DataFrame) -> dict[str, str]:
@@ -764,6 +777,10 @@ def sensitivity_summary(sens: pd.DataFrame) -> dict[str, str]:
     return {"power_press": span(same_se["power_press"], pct),
             "power_press_se": span(other_se["power_press"], pct) if len(other_se) else "not run",
             "selection_bias": span(sens["selection_bias"], lambda v: f"{v:+.3f}")}
+
+
+def _call(fn, args):
+    return fn(*args)
 
 
 def _map(jobs: list[tuple], workers: int) -> list:
@@ -803,22 +820,6 @@ def chapter_simulation(cal: Calibration, national: float, press: float, n_practi
     runs, sim, parts = out[:len(sens)], out[len(sens)], out[len(sens) + 1:]
     return {"calib": calib, "sim": sim, "size": _size_result(cal, parts, noise, assume),
             "sensitivity": _sensitivity_result((sim, calib), settings, runs, national, press, assume)}
-
-
-def sensitivity_display(sens: pd.DataFrame) -> pd.DataFrame:
-    """The sensitivity table as the page shows it (per 100 patients per month; power in %)."""
-    setting = [("as published, " if np.isclose(f, 1.0) else f"{f:g}× the published standard error, ") + f"persistence {r:g}"
-               for r, f in zip(sens["rho"], sens["se_factor"])]
-    return pd.DataFrame({
-        "setting": setting,
-        "noise sd (log scale)": [f"{v:.3f}" for v in sens["noise_sd"]],
-        "power at the national reduction": [f"{100 * v:.0f}%" for v in sens["power_national"]],
-        "power at the press release's reduction": [f"{100 * v:.0f}%" for v in sens["power_press"]],
-        "80% power from": list(sens["mde"]),
-        "bad spell, no effect: bias": [f"{b:+.3f}" for b in sens["selection_bias"]],
-        "staggered: bias": [f"{v:+.3f}" for v in sens["staggered_bias"]],
-        "spill-over: bias (coverage)": [f"{b:+.3f} ({100 * c:.0f}%)" for b, c in zip(sens["spill_bias"], sens["spill_coverage"])],
-    })
 
 
 def power_summary(power: pd.DataFrame, target: float = 0.8) -> dict:
@@ -863,7 +864,7 @@ def permutation_p(null: np.ndarray, statistic: float) -> float:
 
 
 #: the permutation chart's labels for its two marks
-TESTED_LABEL = "tested statistic (integrated practices, all-practice fits)"
+TESTED_LABEL = "tested statistic"
 YU_LABEL = "Yu-design estimate, not the tested statistic"
 
 
