@@ -247,10 +247,10 @@ def test_screening_log_and_prisma_flow():
     flow = adm.prisma_flow(scr).set_index("stage")["records"]
     assert flow["identified"] == len(scr) == 29
     assert flow["excluded at screening"] + flow["assessed for eligibility"] == flow["identified"]
-    assert flow["assessed for eligibility"] - flow["excluded at eligibility"] == flow["in the evidence table"] == 8
+    assert flow["assessed for eligibility"] - flow["excluded at eligibility"] == flow["in the evidence table"] == 7
     assert flow["with an estimate on the common scale"] == 3
     inc = scr[scr["stage"] == "included"]
-    assert set(inc["record_id"]) >= {"yu2020", "saunders2024", "lopes2017", "wyatt2021", "hf_iau2021",
+    assert set(inc["record_id"]) == {"yu2020", "saunders2024", "lopes2017", "wyatt2021",
                                      "fernandes2019", "machta2019", "shortho2019"}
     assert (scr["decision"] == "excluded").sum() == flow["excluded at screening"] + flow["excluded at eligibility"]
     # every included record has a ROBINS-I judgement or a stated reason why the tool does not apply
@@ -258,13 +258,54 @@ def test_screening_log_and_prisma_flow():
     for _, r in inc.iterrows():
         assert (isinstance(r["robins_key"], str) and r["robins_key"] in rob) or r["record_id"] in na, r["record_id"]
     ev = adm.evidence_table(scr, rob, na)
-    assert len(ev) == 8
+    assert len(ev) == 7
     overall = dict(zip(inc["record_id"], ev["ROBINS-I overall"]))
     assert overall["wyatt2021"] == "serious" and overall["yu2020"] == "serious" and overall["lopes2017"] == "moderate"
     assert overall["machta2019"].startswith("not applicable")
     # the Wyatt estimate in the table is the dossier's, and it is not put on the common scale
     assert "0.999 (0.986 to 1.013)" in inc.set_index("record_id").loc["wyatt2021", "estimate"]
     assert inc.set_index("record_id").loc["wyatt2021", "comparable"].startswith("no")
+
+
+def test_prisma_flow_tallies_reasons_not_kinds():
+    scr = adm.screening()
+    why = adm.prisma_flow(scr).set_index("stage")["why"]
+    ex = scr[scr["decision"] == "excluded"]
+    for stage, row in (("screening", "excluded at screening"), ("eligibility", "excluded at eligibility")):
+        g = ex[ex["stage"] == stage]
+        heads = g["reason"].str.split(": ").str[0]
+        # the cell is the tally of the reasons' categories, and every record is counted once
+        assert why[row] == "; ".join(f"{k} ({v})" for k, v in sorted(heads.value_counts().items(), key=lambda kv: (-kv[1], kv[0])))
+        assert sum(int(x.rsplit("(", 1)[1].rstrip(")")) for x in why[row].split("; ")) == len(g)
+        assert not any(kind in why[row] for kind in ("peer-reviewed study", "letter", "article (journal"))
+    assert why["excluded at screening"].startswith("another intervention (7)")
+    assert why["excluded at eligibility"] == "no retrievable result (3); uncontrolled claim (3); duplicate (1)"
+
+
+def test_one_eligibility_rule_for_coordination_programmes():
+    """The Improvement Analytics Unit's integrated care programmes and the Odense trial both coordinate
+    organisations that stay separate: under the chapter's rule both are excluded, at the same stage and
+    for the same reason; every record joined by ownership or management that is kept says so."""
+    scr = adm.screening().set_index("record_id")
+    assert "coordination between organisations that stay separate is another intervention" in adm.ELIGIBILITY_RULE
+    for rid in ("hf_iau2021", "buch2018odense"):
+        r = scr.loc[rid]
+        assert (r["stage"], r["decision"]) == ("screening", "excluded"), rid
+        assert r["reason"].startswith("another intervention: ") and "without a change of ownership or management" in r["reason"]
+    coordination = scr[scr["reason"].str.contains("stay separate|without a change of ownership", regex=True)]
+    assert (coordination["decision"] == "excluded").all()
+
+
+def test_prisma_flow_refuses_an_unknown_reason():
+    scr = adm.screening()
+    bad = scr.copy()
+    bad.loc[bad["record_id"] == "ers2015", "reason"] = "results NOT FOUND"
+    with pytest.raises(ValueError, match=r"admissions_screening.csv, column reason: record 'ers2015'"):
+        adm.prisma_flow(bad)
+    bad = scr.copy()
+    bad.loc[bad["record_id"] == "nunes2025", "reason"] = "duplicate: of something"  # an eligibility reason at screening
+    with pytest.raises(ValueError, match="nunes2025"):
+        adm.prisma_flow(bad)
 
 
 def test_parameters_cell_matches_runs_yml():

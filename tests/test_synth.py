@@ -165,8 +165,9 @@ def test_scenarios_bias_and_coverage(noise):
     for e in (0.0, 0.13):  # as designed: unbiased, and the permutation interval covers about 95%
         assert abs(designed.loc[e, "bias"]) < 3 * designed.loc[e, "bias_mc_se"] + 0.003
         assert abs(designed.loc[e, "coverage"] - 0.95) < 3 * designed.loc[e, "coverage_mc_se"] + 0.01
-    # selection on a bad spell: a spurious reduction with no effect at all
-    assert sc.loc[("selection on a pre-period dip", 0.0), "bias"] < -0.01
+    # selection after a bad spell (a pre-period peak): a spurious reduction with no effect at all
+    assert synth.SELECTION == "selection after a bad spell (pre-period peak)"
+    assert sc.loc[(synth.SELECTION, 0.0), "bias"] < -0.01
     # staggered starts and spill-over shrink a real reduction towards zero
     for name in ("staggered starts", "spill-over to donors"):
         assert sc.loc[(name, 0.13), "bias"] > 0.01
@@ -185,7 +186,7 @@ def test_charts_compile_offline(p99):
     r = synth.simulate(CAL, n_sims=10, seed=3, scenarios=False)
     chart, data = synth.prop99_chart(p99)
     assert len(data) == 31
-    for c in (synth.power_chart(r.power, 0.13), synth.permutation_chart(r.permutation, r.illustrative_estimate, -0.11), chart):
+    for c in (synth.power_chart(r.power, 0.13), synth.permutation_chart(r), chart):
         svg = vlc.vegalite_to_svg(c.to_dict())
         assert svg.startswith("<svg") and "NaN" not in svg
 
@@ -197,3 +198,119 @@ def test_power_summary():
     s = synth.power_summary(pw)
     assert s["mde_perm"] == "5.0%" and s["size"] == 0.05
     assert synth.power_summary(pw.assign(power=[0.05, 0.5, 0.6]))["mde_perm"] == "no reduction up to 5%"
+
+
+@pytest.mark.parametrize("true_effect", [0.0, 0.13])
+def test_the_marked_statistic_is_the_tested_one(true_effect):
+    """Figure 14: the p-value on the page is the rank of the marked statistic in the plotted
+    distribution, recomputed here from the chart's own data (also with a true effect, where the
+    relabelled statistics move with it)."""
+    import json
+
+    import vl_convert as vlc
+
+    from vertint.charts import embed_html
+
+    r = synth.simulate(CAL_SE, n_sims=12, seed=4, noise_sd=0.1, true_effect=true_effect, scenarios=False)
+    spec = synth.permutation_chart(r).to_dict()
+    marks = {row["what"]: row["x"] for ds in spec["datasets"].values() for row in ds if "what" in row}
+    assert marks == {synth.TESTED_LABEL: r.illustrative_statistic, synth.YU_LABEL: r.illustrative_estimate}
+    assert synth.TESTED_LABEL.startswith("tested statistic")
+    assert synth.YU_LABEL == "Yu-design estimate, not the tested statistic"
+    assert not any("published" in k for k in marks)  # Yu et al.'s -0.11 is not drawn on a simulated study
+    null = [row["statistic"] for ds in spec["datasets"].values() for row in ds if "statistic" in row]
+    assert len(null) == synth.Assumptions().n_perm
+    assert synth.permutation_p(null, marks[synth.TESTED_LABEL]) == r.illustrative_p
+    # the same from the CSV the page offers for download
+    html = embed_html(spec, "k", "alt", r.permutation)
+    import base64, io, re
+    import pandas as pd
+    csv = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1)).decode()
+    assert synth.permutation_p(pd.read_csv(io.StringIO(csv))["statistic"], r.illustrative_statistic) == r.illustrative_p
+    assert f"{r.illustrative_p:.3f}" == f"{synth.permutation_p(null, r.illustrative_statistic):.3f}"
+    # the Yu-design estimate is a different number, whose rank would give a different p in general
+    assert r.illustrative_statistic != r.illustrative_estimate
+    # legend: no truncated labels, solid and dashed rules
+    svg = vlc.vegalite_to_svg(spec)
+    assert synth.TESTED_LABEL in svg and synth.YU_LABEL in svg and "…" not in svg
+    enc = spec["layer"][1]["encoding"]
+    assert enc["color"]["legend"]["labelLimit"] == 0 and enc["strokeDash"]["scale"]["range"][1] != [1, 0]
+    json.dumps(spec)
+
+
+def test_permutation_p_counts_ties_and_both_tails():
+    null = np.array([-0.3, -0.1, 0.0, 0.1, 0.2])
+    assert synth.permutation_p(null, 0.1) == pytest.approx(5 / 6)  # 1 + four: |-0.3|, |-0.1|, 0.1, 0.2
+    assert synth.permutation_p(null, -0.25) == pytest.approx(2 / 6)
+    assert synth.permutation_p(null, 1.0) == pytest.approx(1 / 6)
+
+
+def test_upper_bound_and_size_phrase():
+    # zero of 2,000: the exact one-sided 95% bound is 1 - 0.05**(1/2000), about 3/2000 (rule of three)
+    assert synth.upper_bound(0, 2000) == pytest.approx(1 - 0.05 ** (1 / 2000), rel=1e-9)
+    assert synth.upper_bound(0, 2000) == pytest.approx(3 / 2000, rel=0.01)
+    assert synth.upper_bound(5, 100) > 0.05 and synth.upper_bound(100, 100) == 1.0
+    with pytest.raises(ValueError, match="k <= n"):
+        synth.upper_bound(3, 2)
+    near = {"size": 0.056, "alpha": 0.05, "size_mc_se": 0.00514}
+    assert synth.size_phrase(near) == "1.2 Monte Carlo standard errors above the nominal 5%, within what simulation noise explains"
+    far = {"size": 0.13, "alpha": 0.05, "size_mc_se": 0.0075}
+    assert synth.size_phrase(far).endswith("more than simulation noise explains")
+
+
+SMALL = synth.Assumptions(calibration_sims=60)  # small and fast: these tests check plumbing, not values
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    return synth.chapter_simulation(CAL_SE, 0.03, 0.13, n_sims=8, n_size_sims=60, seed=8, assume=SMALL, workers=2)
+
+
+def test_chapter_simulation_equals_the_separate_runs(chapter):
+    """One pool for everything gives what the separate functions give, and does not depend on workers."""
+    calib = synth.calibrate_noise(CAL_SE, assume=SMALL)
+    assert chapter["calib"] == calib
+    sim = synth.simulate(CAL_SE, n_sims=8, seed=8, assume=SMALL, noise_sd=calib["noise_sd"], scenario_effects=(0.0, 0.03, 0.13))
+    pd_ = pytest.importorskip("pandas")
+    pd_.testing.assert_frame_equal(chapter["sim"].power, sim.power)
+    pd_.testing.assert_frame_equal(chapter["sim"].scenarios, sim.scenarios)
+    assert chapter["sim"].illustrative_p == sim.illustrative_p
+    size = synth.size_check(CAL_SE, n_sims=60, seed=8, noise_sd=calib["noise_sd"], assume=SMALL, workers=1)
+    assert chapter["size"] == size
+    # the null tail: no-effect studies whose estimate reaches the published one, with an exact upper bound
+    tail = size["null_tail"]
+    assert size["null_tail_share"] == tail / 60
+    assert size["null_tail_upper"] == pytest.approx(synth.upper_bound(tail, 60, 0.95))
+    sens = synth.sensitivity(CAL_SE, (sim, calib), n_sims=8, seed=8, assume=SMALL, national=0.03, press=0.13, workers=1)
+    pd_.testing.assert_frame_equal(chapter["sensitivity"], sens)
+
+
+def test_sensitivity_table(chapter):
+    sens = chapter["sensitivity"]
+    assert list(zip(sens["rho"], sens["se_factor"])) == [(0.8, 1.0), (0.5, 1.0), (0.95, 1.0), (0.8, 1.5)]
+    # every row is re-calibrated to its own target: 1.5 times the published standard error in the last
+    assert sens["target_se"].iloc[-1] == pytest.approx(1.5 * CAL_SE.se_per_100)
+    assert (sens["target_se"].iloc[:3] == CAL_SE.se_per_100).all()
+    assert sens["noise_sd"].iloc[-1] > sens["noise_sd"].iloc[0]  # more noise for a larger standard error
+    assert sens["noise_sd"].iloc[1] > sens["noise_sd"].iloc[0]  # less persistent noise averages out: more of it
+    assert sens["null_sd"].iloc[-1] > sens["null_sd"].iloc[0]
+    # the first row is the default run itself, not a re-run
+    sc = chapter["sim"].scenarios.set_index(["scenario", "effect"])
+    assert sens["selection_bias"].iloc[0] == sc.loc[(synth.SELECTION, 0.0), "bias"]
+    assert sens["power_press"].iloc[0] == sc.loc[("as designed", 0.13), "rejection"]
+    shown = synth.sensitivity_display(sens)
+    assert list(shown.columns) == ["result", "persistence 0.8 (assumed)", "persistence 0.5", "persistence 0.95", "1.5× the standard error"]
+    assert shown.set_index("result").loc["power, press release's reduction"].iloc[-1] == f"{100 * sens['power_press'].iloc[-1]:.0f}%"
+    words = synth.sensitivity_summary(sens)
+    assert set(words) == {"power_press", "power_press_se", "selection_bias"}
+    assert words["power_press_se"] == f"{100 * sens['power_press'].iloc[-1]:.0f}%"
+
+
+def test_sensitivity_refuses_bad_settings(chapter):
+    base = (chapter["sim"], chapter["calib"])
+    with pytest.raises(ValueError, match="persistences"):
+        synth.sensitivity(CAL_SE, base, rhos=[1.2], n_sims=4, workers=1)
+    with pytest.raises(ValueError, match="factor"):
+        synth.sensitivity(CAL_SE, base, se_factor=0, n_sims=4, workers=1)
+    with pytest.raises(ValueError, match="published standard error"):
+        synth.sensitivity(CAL, base, n_sims=4, workers=1)

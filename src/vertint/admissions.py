@@ -441,19 +441,63 @@ def screening() -> pd.DataFrame:
     return data.load("admissions_screening")
 
 
+#: the eligibility rule applied to every record of the screening log (data/admissions_screening.csv)
+ELIGIBILITY_RULE = ("hospital and primary or community care joined in one organisation, by shared ownership or "
+                    "management, with an outcome on hospital use or quality; coordination between organisations "
+                    "that stay separate is another intervention")
+#: the reasons an excluded record may give, by the stage it left at (the part of ``reason`` before ": ")
+EXCLUSION_REASONS = {
+    "screening": ("another intervention", "another outcome", "no effect estimate", "not an evaluation of integration"),
+    "eligibility": ("duplicate", "no retrievable result", "uncontrolled claim"),
+}
+
+
+def exclusion_reason(record_id: str, stage: str, reason: str) -> str:
+    """The category of an excluded record's ``reason`` ("category: detail"), checked against
+    :data:`EXCLUSION_REASONS` for its stage."""
+    allowed = EXCLUSION_REASONS.get(stage)
+    if allowed is None:
+        raise ValueError(f"data/admissions_screening.csv, column stage: record {record_id!r} is excluded at "
+                         f"{stage!r}; expected one of {sorted(EXCLUSION_REASONS)}")
+    head = str(reason).split(": ", 1)[0].strip() if isinstance(reason, str) and ": " in reason else ""
+    if head not in allowed:
+        raise ValueError(f"data/admissions_screening.csv, column reason: record {record_id!r} (excluded at {stage}) "
+                         f"gives {reason!r}; it must start with one of {list(allowed)} followed by ': '")
+    return head
+
+
+def _tally(values) -> str:
+    """'a (3); b (1)': counts, largest first, then alphabetically."""
+    counts = pd.Series(list(values), dtype=object).value_counts()
+    order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "; ".join(f"{k} ({v})" for k, v in order)
+
+
 def prisma_flow(scr: pd.DataFrame) -> pd.DataFrame:
-    """The PRISMA-style flow, counted from the screening log (never typed): one row per box."""
+    """The PRISMA-style flow, counted from the screening log (never typed): one row per box. The
+    exclusion rows tally the reasons given (:func:`exclusion_reason`), not the kinds of record."""
     n = len(scr)
-    sc = scr[scr["stage"] == "screening"]
-    el = scr[scr["stage"] == "eligibility"]
+    ex = scr[scr["decision"] == "excluded"]
+    bad = ex[~ex["stage"].isin(list(EXCLUSION_REASONS))]
+    if len(bad):
+        raise ValueError(f"data/admissions_screening.csv, column stage: excluded record(s) {list(bad['record_id'])} "
+                         f"must leave at {' or '.join(EXCLUSION_REASONS)}")
+    kept = scr[scr["decision"] != "excluded"]
+    if (kept["stage"] != "included").any():
+        raise ValueError(f"data/admissions_screening.csv, column stage: kept record(s) "
+                         f"{list(kept.loc[kept['stage'] != 'included', 'record_id'])} must be at stage 'included'")
+    why = {st: _tally(exclusion_reason(r, st, x) for r, x in zip(g["record_id"], g["reason"]))
+           for st, g in ex.groupby("stage")}
+    sc = ex[ex["stage"] == "screening"]
+    el = ex[ex["stage"] == "eligibility"]
     inc = scr[scr["stage"] == "included"]
     syn = inc[inc["decision"] == "evidence table and synthesis"]
     return pd.DataFrame([
         {"stage": "identified", "records": n, "why": "every record in the research dossier reporting, or possibly reporting, an effect of integrating hospital and primary or community care"},
-        {"stage": "excluded at screening", "records": len(sc), "why": "; ".join(f"{k} ({v})" for k, v in sc["record_type"].value_counts().sort_index().items())},
-        {"stage": "assessed for eligibility", "records": n - len(sc), "why": "a possible effect estimate on hospital use or quality"},
-        {"stage": "excluded at eligibility", "records": len(el), "why": "no retrievable result, a duplicate, or an uncontrolled claim (see the log)"},
-        {"stage": "in the evidence table", "records": len(inc), "why": "controlled studies, evaluation summaries and a systematic review"},
+        {"stage": "excluded at screening", "records": len(sc), "why": why.get("screening", "")},
+        {"stage": "assessed for eligibility", "records": n - len(sc), "why": "eligible on their description: " + ELIGIBILITY_RULE},
+        {"stage": "excluded at eligibility", "records": len(el), "why": why.get("eligibility", "")},
+        {"stage": "in the evidence table", "records": len(inc), "why": _tally(inc["record_type"])},
         {"stage": "with an estimate on the common scale", "records": len(syn), "why": ", ".join(syn["record_id"])},
     ])
 

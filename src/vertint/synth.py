@@ -17,15 +17,18 @@ practices of about 67,402 patients in all, the baseline rate *implied* by the re
 patients per month and the press release's "13%", donor practices drawn from the same distributions,
 Poisson counts, and practice-level AR(1) deviations whose size :func:`calibrate_noise` sets so that
 the no-effect spread of the pooled estimate equals the standard error implied by the published
-interval. Inference is a permutation test over all practices (exact under no effect; its size is
-checked by :func:`size_check`), with the interval obtained by inverting it; :data:`SCENARIOS` lists
-the threats whose bias and coverage the simulation reports. Everything random comes from
+interval. Inference is a permutation test over all practices (exact under no effect when integrated
+and donor practices are exchangeable, as in the "as designed" scenario; its size is checked by
+:func:`size_check`), with the interval obtained by inverting it; :data:`SCENARIOS` lists the threats
+whose bias and coverage the simulation reports, and :func:`sensitivity` re-runs power and scenarios
+at other persistences of the noise and a larger standard error. Everything random comes from
 ``numpy.random.default_rng(seed)`` (or ``SeedSequence(seed).spawn`` for the chunks of the size check).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -227,16 +230,19 @@ class Assumptions:
     solver_iters: int = 120  # FISTA iterations (float32: the simulation fits many thousand problems)
     calibration_sims: int = 800  # simulated no-effect studies per step of the noise calibration
     calibration_seed: int = 1  # its own seed, so the calibration does not move with the study seed
-    dip_candidates: int = 3  # selection scenario: candidate practices per integrated practice
-    dip_window: int = 6  # selection scenario: last pre-period months the selection looks at
+    spell_candidates: int = 3  # selection after a bad spell: candidate practices per integrated practice
+    spell_window: int = 6  # selection after a bad spell: last pre-period months the selection looks at
     stagger_months: int = 12  # staggered scenario: integrations spread over the first months after the start
     spill_share: float = 0.3  # spill-over scenario: share of the effect that reaches every donor practice
 
 
+#: the selection scenario's name (practices taken over after a bad spell of high admissions)
+SELECTION = "selection after a bad spell (pre-period peak)"
+
 SCENARIOS = {
     "as designed": "every practice integrated at the start; practices and donors alike drawn at random",
-    "selection on a pre-period dip": "integrated practices are those of the candidates whose admissions ran furthest "
-                                     "above their own usual level in the last months before integration (a bad spell)",
+    SELECTION: "integrated practices are those of the candidates whose admissions ran furthest above their own "
+               "usual level in the last months before integration (a bad spell: a pre-period peak, not a dip)",
     "staggered starts": "practices integrated at different months after the programme start; "
                         "the analysis uses the programme start for all",
     "spill-over to donors": "the donor practices receive part of the effect (shared hospital, shared services)",
@@ -267,15 +273,15 @@ class _Fits:
 class SimResult:
     power: pd.DataFrame  # effect, power, mean_estimate, estimand, sd_estimate, coverage
     scenarios: pd.DataFrame  # scenario, effect, estimand, mean_estimate, bias, rejection, coverage, mc_se
-    permutation: pd.DataFrame  # the permutation distribution of the first simulated study
-    illustrative_estimate: float
-    illustrative_p: float
+    permutation: pd.DataFrame  # the permutation distribution of the first simulated study (column "statistic")
+    illustrative_statistic: float  # the first study's tested statistic: ranked against ``permutation``
+    illustrative_estimate: float  # the first study's Yu-design estimate (integrated practices from the donors only)
+    illustrative_p: float  # permutation p of ``illustrative_statistic`` (:func:`permutation_p`)
     illustrative_ci: tuple[float, float]
     null_sd: float  # sd of the pooled estimate across no-effect studies
     noise_sd: float  # calibrated sd of a practice's own log-rate deviations
     target_se: float | None  # the published standard error the noise was calibrated to
     size: float  # rejection rate of the permutation test with no effect
-    null_p_sampling: float  # share of no-effect studies at least as negative as published
     n_sims: int
     params: dict = field(default_factory=dict)
 
@@ -299,11 +305,11 @@ def _draw(rng, cal: Calibration, S: int, P: int, J: int, T0: int, T1: int, noise
           assume: Assumptions, select: bool = False) -> _Study:
     """Draw S studies. Every practice (integrated or donor) has a list size, a rate level, the common
     season and its own AR(1) deviations, all from the same distributions, so that with no effect the
-    labels are exchangeable. With ``select``, the integrated practices are the P of P×dip_candidates
-    candidates whose rate over the last dip_window pre-period months ran furthest above their own
+    labels are exchangeable. With ``select``, the integrated practices are the P of P×spell_candidates
+    candidates whose rate over the last spell_window pre-period months ran furthest above their own
     usual rate (a bad spell; the exchangeability that the permutation test needs is then broken)."""
     T = T0 + T1
-    C = P * assume.dip_candidates if select else P
+    C = P * assume.spell_candidates if select else P
     N0 = C + J
     mean_list = cal.patients / P
     sizes = np.maximum(300.0, np.round(_list_sizes(rng, S * N0, mean_list, assume.list_size_sigma).reshape(S, N0)))
@@ -315,7 +321,7 @@ def _draw(rng, cal: Calibration, S: int, P: int, J: int, T0: int, T1: int, noise
     counts_pre = rng.poisson(lam[:, :, :T0])
     rates_pre = 100.0 * counts_pre / sizes[:, :, None]
     if select:  # a bad spell: admissions furthest above the practice's own usual rate, lately
-        w = assume.dip_window
+        w = assume.spell_window
         score = rates_pre[:, :C, T0 - w:].mean(-1) / usual[:, :C, T0 - w:T0].mean(-1)
         chosen = np.argsort(-score, axis=1)[:, :P]  # (S, P)
         keep = np.concatenate([chosen, np.broadcast_to(np.arange(C, N0), (S, J))], axis=1)
@@ -433,8 +439,21 @@ def _ci_by_inversion(linear: tuple, alpha: float, center: float, scale: float, i
 
 def null_sd(cal: Calibration, noise_sd: float, n_practices: int = 10, n_donors: int = 40, pre_months: int = 24,
             post_months: int = 24, n_sims: int = 400, seed: int = 1, assume: Assumptions | None = None) -> float:
-    """Standard deviation of Yu's pooled estimate across simulated studies with no effect."""
+    """Standard deviation of Yu's pooled estimate across simulated studies with no effect.
+
+    Cached per process on everything it reads (the calibrations of the sensitivity table share
+    their no-noise spread, and the larger standard error its first trial, with the default's)."""
     assume = assume or Assumptions()
+    # what the draw does not read: the target standard error, and the persistence without noise
+    cal = replace(cal, se_per_100=None)
+    if noise_sd == 0:
+        assume = replace(assume, noise_rho=Assumptions.noise_rho)
+    return _null_sd(cal, float(noise_sd), n_practices, n_donors, pre_months, post_months, n_sims, seed, assume)
+
+
+@lru_cache(maxsize=64)
+def _null_sd(cal: Calibration, noise_sd: float, n_practices: int, n_donors: int, pre_months: int,
+             post_months: int, n_sims: int, seed: int, assume: Assumptions) -> float:
     rng = np.random.default_rng(seed)
     st = _draw(rng, cal, n_sims, n_practices, n_donors, pre_months, post_months, noise_sd, assume)
     fits = _fit(st, assume, all_units=False)
@@ -443,13 +462,15 @@ def null_sd(cal: Calibration, noise_sd: float, n_practices: int = 10, n_donors: 
 
 
 def calibrate_noise(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_months: int = 24,
-                    post_months: int = 24, assume: Assumptions | None = None, steps: int = 5, tol: float = 0.01) -> dict:
+                    post_months: int = 24, assume: Assumptions | None = None, steps: int = 5, tol: float = 0.01,
+                    start: float = 0.01) -> dict:
     """The sd of practices' own log-rate deviations that makes the simulated no-effect spread of the
     pooled estimate equal the standard error implied by the published interval.
 
     The same simulated studies (common random numbers, ``assume.calibration_seed``) are used at every
     trial noise level, so the spread changes smoothly with it; its square is close to linear in the
     noise variance, and each step is a secant step on that line, until within ``tol`` (relative).
+    ``start`` is the first trial noise variance (a good guess saves steps).
     """
     assume = assume or Assumptions()
     if cal.se_per_100 is None:
@@ -461,7 +482,7 @@ def calibrate_noise(cal: Calibration, n_practices: int = 10, n_donors: int = 40,
     if base >= target:
         return {"noise_sd": 0.0, "null_sd": base, "poisson_sd": base, "target": target, "steps": 0}
     pts = [(0.0, base**2)]  # (noise variance, spread²)
-    v = 0.01
+    v = float(start)
     for i in range(1, steps + 1):
         got = null_sd(cal, float(np.sqrt(v)), **kw)
         pts.append((v, got**2))
@@ -477,7 +498,7 @@ def calibrate_noise(cal: Calibration, n_practices: int = 10, n_donors: int = 40,
 def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_months: int = 24,
              post_months: int = 24, n_sims: int = 200, effects=None, true_effect: float = 0.0,
              seed: int = 2020, assume: Assumptions | None = None, noise_sd: float | None = None,
-             scenario_effects=None, scenarios: bool = True) -> SimResult:
+             scenario_effects=None, scenarios: bool = True, selection_test: bool = True) -> SimResult:
     """Power, size, bias and coverage of a study like Yu et al.'s, with noise calibrated to it.
 
     Per simulated study: practices' monthly counts are Poisson with mean
@@ -489,8 +510,9 @@ def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_mo
 
     Inference is a permutation test over all practices: every practice, integrated or not, gets a
     synthetic control from all the others (pre-period only), and the statistic of any set of
-    ``n_practices`` is their list-weighted mean gap change. With no effect the practices are
-    exchangeable, so the rank of the observed set among random relabellings gives an exact p-value.
+    ``n_practices`` is their list-weighted mean gap change. With no effect, and practices drawn alike
+    (the "as designed" scenario), the practices are exchangeable, so the rank of the observed set
+    among random relabellings gives an exact p-value; selection after a bad spell breaks this.
     Inverting the test (an effect d removed from the integrated practices moves every statistic
     linearly) gives the interval whose coverage the scenarios report.
     """
@@ -498,8 +520,8 @@ def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_mo
     if n_donors <= n_practices:
         raise ValueError(f"n_donors ({n_donors}) must exceed n_practices ({n_practices}): relabelled sets of "
                          f"{n_practices} practices are drawn from all practices and placebo sets from the donors")
-    if pre_months <= assume.dip_window or post_months < 1 or n_sims < 2:
-        raise ValueError(f"need pre_months > {assume.dip_window}, post_months >= 1 and n_sims >= 2")
+    if pre_months <= assume.spell_window or post_months < 1 or n_sims < 2:
+        raise ValueError(f"need pre_months > {assume.spell_window}, post_months >= 1 and n_sims >= 2")
     kw = dict(n_practices=n_practices, n_donors=n_donors, pre_months=pre_months, post_months=post_months, assume=assume)
     calib = None
     if noise_sd is None:
@@ -534,11 +556,12 @@ def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_mo
     sd0 = float(null["estimate"].std(ddof=1))
     ci = _ci_by_inversion(ill["_linear"], assume.alpha, float(ill["estimate"][0]), max(sd0, 1e-6))
     scen = scenario_table(cal, st, fits, sets, rng, T1, scenario_effects if scenario_effects is not None else (0.0, true_effect),
-                          assume, noise_sd, kw) if scenarios else pd.DataFrame()
+                          assume, noise_sd, kw, selection_test) if scenarios else pd.DataFrame()
     return SimResult(
         power=power,
         scenarios=scen,
-        permutation=pd.DataFrame({"statistic": null["perm_null"][0]}),
+        permutation=pd.DataFrame({"statistic": ill["perm_null"][0]}),
+        illustrative_statistic=float(ill["perm_obs"][0]),
         illustrative_estimate=float(ill["estimate"][0]),
         illustrative_p=float(ill["p_perm"][0]),
         illustrative_ci=ci,
@@ -546,7 +569,6 @@ def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_mo
         noise_sd=float(noise_sd),
         target_se=cal.se_per_100,
         size=float((null["p_perm"] <= assume.alpha).mean()),
-        null_p_sampling=float((null["estimate"] <= cal.effect_per_100).mean()),
         n_sims=S,
         params={"n_practices": P, "n_donors": J, "pre_months": T0, "post_months": T1, "n_sims": S,
                 "true_effect": true_effect, "seed": seed, "calibration": calib},
@@ -554,28 +576,32 @@ def simulate(cal: Calibration, n_practices: int = 10, n_donors: int = 40, pre_mo
 
 
 def scenario_table(cal: Calibration, st: _Study, fits: _Fits, sets: np.ndarray, rng, T1: int, effects,
-                   assume: Assumptions, noise_sd: float, kw: dict) -> pd.DataFrame:
+                   assume: Assumptions, noise_sd: float, kw: dict, selection_test: bool = True) -> pd.DataFrame:
     """Bias of the estimate and coverage of the permutation interval, per scenario and true effect.
 
     Staggered starts and spill-over change only the post-period, so they reuse the studies and the
-    fits; selection on a pre-period dip changes which practices are integrated and is drawn anew."""
+    fits; selection after a bad spell changes which practices are integrated and is drawn anew.
+    Without ``selection_test`` that scenario gets its estimate's bias only (no all-practice fits, a
+    sixth of the cost; rejection and coverage NaN), with the same random draws."""
     S = st.sizes.shape[0]
     sel = _draw(rng, cal, S, st.P, st.sizes.shape[1] - st.P, st.T0, T1, noise_sd, assume, select=True)
-    sel_fits = _fit(sel, assume)
+    sel_fits = _fit(sel, assume, all_units=selection_test)
     rows = []
     for name in SCENARIOS:
-        study, f = (sel, sel_fits) if name == "selection on a pre-period dip" else (st, fits)
+        study, f = (sel, sel_fits) if name == SELECTION else (st, fits)
         for e in sorted({float(x) for x in effects}):
             post, estimand = _post_rates(rng, study, T1, e, name, assume)
             r = _evaluate(study, f, post, estimand, sets, assume)
-            cover = (r["p_at_estimand"] > assume.alpha)
-            reject = (r["p_perm"] <= assume.alpha)
             bias = r["estimate"] - estimand
-            rows.append({"scenario": name, "effect": e, "estimand": float(estimand.mean()),
-                         "mean_estimate": float(r["estimate"].mean()), "bias": float(bias.mean()),
-                         "bias_mc_se": float(bias.std(ddof=1) / np.sqrt(S)),
-                         "rejection": float(reject.mean()), "coverage": float(cover.mean()),
-                         "coverage_mc_se": float(np.sqrt(cover.mean() * (1 - cover.mean()) / S))})
+            row = {"scenario": name, "effect": e, "estimand": float(estimand.mean()),
+                   "mean_estimate": float(r["estimate"].mean()), "bias": float(bias.mean()),
+                   "bias_mc_se": float(bias.std(ddof=1) / np.sqrt(S)),
+                   "rejection": np.nan, "coverage": np.nan, "coverage_mc_se": np.nan}
+            if "p_perm" in r:
+                cover = (r["p_at_estimand"] > assume.alpha)
+                row.update(rejection=float((r["p_perm"] <= assume.alpha).mean()), coverage=float(cover.mean()),
+                           coverage_mc_se=float(np.sqrt(cover.mean() * (1 - cover.mean()) / S)))
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -603,22 +629,197 @@ def size_check(cal: Calibration, n_sims: int = 2000, seed: int = 7, n_practices:
     kw = dict(n_practices=n_practices, n_donors=n_donors, pre_months=pre_months, post_months=post_months, assume=assume)
     if noise_sd is None:
         noise_sd = calibrate_noise(cal, **kw)["noise_sd"] if cal.se_per_100 is not None else 0.0
+    jobs = _size_jobs(cal, n_sims, seed, n_practices, n_donors, pre_months, post_months, noise_sd, assume, chunk)
+    return _size_result(cal, _map(jobs, workers), noise_sd, assume)
+
+
+def _size_jobs(cal, n_sims, seed, n_practices, n_donors, pre_months, post_months, noise_sd, assume, chunk) -> list:
     sizes = [chunk] * (n_sims // chunk) + ([n_sims % chunk] if n_sims % chunk else [])
-    jobs = [(cal, S, child, n_practices, n_donors, pre_months, post_months, noise_sd, assume)
+    return [(_size_chunk, (cal, S, child, n_practices, n_donors, pre_months, post_months, noise_sd, assume))
             for child, S in zip(np.random.SeedSequence(seed).spawn(len(sizes)), sizes)]
+
+
+def _size_result(cal: Calibration, parts: list, noise_sd: float, assume: Assumptions) -> dict:
+    rej, rej_old, ests = (np.concatenate(x) for x in zip(*parts))
+    mc = lambda x: float(np.sqrt(x.mean() * (1 - x.mean()) / x.size))
+    tail = int((ests <= cal.effect_per_100).sum())
+    return {"n_sims": int(rej.size), "alpha": assume.alpha, "size": float(rej.mean()), "size_mc_se": mc(rej),
+            "size_placebo_donors": float(rej_old.mean()), "size_placebo_donors_mc_se": mc(rej_old),
+            "null_sd": float(ests.std(ddof=1)), "noise_sd": float(noise_sd), "target_se": cal.se_per_100,
+            # no-effect studies whose Yu-design estimate is at least as negative as the published one
+            "null_tail": tail, "null_tail_share": tail / ests.size,
+            "null_tail_upper": upper_bound(tail, int(ests.size), 1 - assume.alpha)}
+
+
+def upper_bound(k: int, n: int, level: float = 0.95) -> float:
+    """One-sided exact (Clopper-Pearson) upper confidence bound for a proportion, ``k`` of ``n``."""
+    from scipy.stats import beta
+
+    if not 0 <= k <= n or n < 1:
+        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    return 1.0 if k == n else float(beta.ppf(level, k + 1, n - k))
+
+
+def size_phrase(size: dict) -> str:
+    """How far the observed size is from the nominal level, in Monte Carlo standard errors (words for the page)."""
+    z = (size["size"] - size["alpha"]) / size["size_mc_se"] if size["size_mc_se"] > 0 else 0.0
+    side = "above" if z > 0 else "below"
+    verdict = ("within what simulation noise explains" if abs(z) <= 2
+               else "more than simulation noise explains")
+    return f"{abs(z):.1f} Monte Carlo standard errors {side} the nominal {100 * size['alpha']:g}%, {verdict}"
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _sensitivity_run(cal: Calibration, rho: float, se_factor: float, start: float, kw: dict, sim_kw: dict,
+                     assume: Assumptions) -> tuple[SimResult, dict]:
+    """One row of the sensitivity table: the noise re-calibrated at persistence ``rho`` to ``se_factor``
+    times the published standard error, then the power curve and the scenarios on the same seed."""
+    a = replace(assume, noise_rho=float(rho))
+    c = replace(cal, se_per_100=cal.se_per_100 * float(se_factor))
+    calib = calibrate_noise(c, **kw, assume=a, start=start)
+    return simulate(c, **kw, **sim_kw, assume=a, noise_sd=calib["noise_sd"]), calib
+
+
+def sensitivity_row(sim: SimResult, calib: dict, rho: float, se_factor: float, national: float, press: float,
+                    assume: Assumptions | None = None) -> dict:
+    """What the sensitivity table shows of one run: power at the national and the press-release
+    reductions (the "as designed" scenario rows), the smallest reduction detected with 80% power, and
+    the scenarios' bias and coverage where the assumption matters."""
+    assume = assume or Assumptions()
+    sc = sim.scenarios.set_index(["scenario", "effect"])
+
+    def at(name, e, col):
+        rows = sc.loc[name]
+        return float(rows.iloc[int(np.argmin(np.abs(rows.index.to_numpy() - e)))][col])
+
+    return {"rho": float(rho), "se_factor": float(se_factor), "target_se": float(calib["target"]),
+            "noise_sd": float(calib["noise_sd"]), "null_sd": float(sim.null_sd),
+            "power_national": at("as designed", national, "rejection"), "power_press": at("as designed", press, "rejection"),
+            "mde": power_summary(sim.power)["mde_perm"],
+            "selection_bias": at(SELECTION, 0.0, "bias"),
+            "staggered_bias": at("staggered starts", press, "bias"),
+            "spill_bias": at("spill-over to donors", press, "bias"), "spill_coverage": at("spill-over to donors", press, "coverage"),
+            "n_sims": sim.n_sims}
+
+
+def sensitivity(cal: Calibration, base: tuple[SimResult, dict], rhos=(0.5, 0.95), se_factor: float = 1.5,
+                national: float = 0.03, press: float = 0.13, n_practices: int = 10, n_donors: int = 40,
+                pre_months: int = 24, post_months: int = 24, n_sims: int = 200, seed: int = 2020,
+                assume: Assumptions | None = None, workers: int = 2) -> pd.DataFrame:
+    """Power and scenarios re-run at other persistences ``rhos`` of practices' deviations and at
+    ``se_factor`` times the published standard error (at the default persistence), each with the
+    noise re-calibrated, ``n_sims`` studies and the same seed as the default run ``base`` (a
+    :class:`SimResult` and its calibration), which is the table's first row and is not re-run.
+
+    The runs are independent, each seeded, so the table does not depend on ``workers`` (processes)."""
+    assume = assume or Assumptions()
+    if cal.se_per_100 is None:
+        raise ValueError("the sensitivity table needs the published standard error (Calibration.se_per_100)")
+    rhos = [float(r) for r in rhos]
+    if any(not 0 <= r < 1 for r in rhos):
+        raise ValueError(f"sensitivity persistences must lie in [0, 1), got {rhos}")
+    if not se_factor > 0:
+        raise ValueError(f"sensitivity standard-error factor must be positive, got {se_factor}")
+    settings, jobs = _sensitivity_jobs(cal, base, rhos, se_factor, national, press, n_practices, n_donors,
+                                       pre_months, post_months, n_sims, seed, assume)
+    return _sensitivity_result(base, settings, _map(jobs, workers), national, press, assume)
+
+
+def _sensitivity_jobs(cal, base, rhos, se_factor, national, press, n_practices, n_donors, pre_months, post_months,
+                      n_sims, seed, assume) -> tuple[list, list]:
+    kw = dict(n_practices=n_practices, n_donors=n_donors, pre_months=pre_months, post_months=post_months)
+    # the selection scenario's bias needs no permutation test: its all-practice fits are skipped
+    sim_kw = dict(n_sims=n_sims, seed=seed, scenario_effects=(0.0, national, press), selection_test=False)
+    settings = [(r, 1.0) for r in rhos if not np.isclose(r, assume.noise_rho)]
+    if not np.isclose(se_factor, 1.0):
+        settings.append((assume.noise_rho, float(se_factor)))
+    # a first guess for each calibration, from the default's: the no-effect spread squared is nearly
+    # linear in the noise variance, so the variance for a target spread t is v0 (t² - b²) / (t0² - b²)
+    v0, t0, b = base[1]["noise_sd"] ** 2, base[1]["target"], base[1]["poisson_sd"]
+    start = lambda f: v0 * ((f * t0) ** 2 - b**2) / (t0**2 - b**2) if t0 > b and v0 > 0 else 0.01
+    return settings, [(_sensitivity_run, (cal, r, f, start(f), kw, sim_kw, assume)) for r, f in settings]
+
+
+def _sensitivity_result(base, settings, runs, national, press, assume) -> pd.DataFrame:
+    rows = [sensitivity_row(*base, assume.noise_rho, 1.0, national, press, assume)]
+    rows += [sensitivity_row(sim, calib, r, f, national, press, assume) for (sim, calib), (r, f) in zip(runs, settings)]
+    return pd.DataFrame(rows)
+
+
+def sensitivity_display(sens: pd.DataFrame) -> pd.DataFrame:
+    """The sensitivity table as the page shows it: one column per setting (narrow enough for a phone),
+    one row per result (per 100 patients per month; power in %)."""
+    cols = {}
+    for i, (r, f) in enumerate(zip(sens["rho"], sens["se_factor"])):
+        x = sens.iloc[i]
+        first = " (assumed)" if i == 0 else ""  # the first row is the default run
+        label = f"persistence {r:g}{first}" if np.isclose(f, 1.0) else f"{f:g}× the standard error"
+        cols[label] = [f"{x['noise_sd']:.3f}", f"{100 * x['power_national']:.0f}%", f"{100 * x['power_press']:.0f}%",
+                               x["mde"], f"{x['selection_bias']:+.3f}", f"{x['staggered_bias']:+.3f}",
+                               f"{x['spill_bias']:+.3f}", f"{100 * x['spill_coverage']:.0f}%"]
+    rows = ["noise sd (log scale)", "power, national reduction", "power, press release's reduction",
+            "80% power from", "bias, bad spell, no effect", "bias, staggered starts", "bias, spill-over",
+            "coverage, spill-over"]
+    return pd.DataFrame({"result": rows, **cols})
+
+
+def sensitivity_summary(sens: pd.DataFrame) -> dict[str, str]:
+    """The sensitivity table in words: ranges across its rows ("between a and b", or one value)."""
+    def span(values, fmt):
+        lo, hi = fmt(min(values)), fmt(max(values))
+        return lo if lo == hi else f"between {lo} and {hi}"
+
+    pct = lambda v: f"{100 * v:.0f}%"
+    same_se = sens[np.isclose(sens["se_factor"], 1.0)]
+    other_se = sens[~np.isclose(sens["se_factor"], 1.0)]
+    return {"power_press": span(same_se["power_press"], pct),
+            "power_press_se": span(other_se["power_press"], pct) if len(other_se) else "not run",
+            "selection_bias": span(sens["selection_bias"], lambda v: f"{v:+.3f}")}
+
+
+def _call(fn, args):
+    return fn(*args)
+
+
+def _map(jobs: list[tuple], workers: int) -> list:
+    """``fn(*args)`` for every job ``(fn, args)``, in order; in ``workers`` forked processes when more
+    than one (every job carries its own seed, so results do not depend on ``workers``)."""
     if workers > 1 and len(jobs) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as ex:
-            parts = list(ex.map(_size_chunk, *zip(*jobs)))
-    else:
-        parts = [_size_chunk(*j) for j in jobs]
-    rej, rej_old, ests = (np.concatenate(x) for x in zip(*parts))
-    mc = lambda x: float(np.sqrt(x.mean() * (1 - x.mean()) / x.size))
-    return {"n_sims": int(rej.size), "alpha": assume.alpha, "size": float(rej.mean()), "size_mc_se": mc(rej),
-            "size_placebo_donors": float(rej_old.mean()), "size_placebo_donors_mc_se": mc(rej_old),
-            "null_sd": float(ests.std(ddof=1)), "noise_sd": float(noise_sd), "target_se": cal.se_per_100}
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork")) as ex:
+            return list(ex.map(_call, *zip(*jobs)))
+    return [_call(*j) for j in jobs]
+
+
+def chapter_simulation(cal: Calibration, national: float, press: float, n_practices: int = 10, n_donors: int = 40,
+                       pre_months: int = 24, post_months: int = 24, n_sims: int = 200, n_size_sims: int = 2000,
+                       true_effect: float = 0.0, seed: int = 2020, sensitivity_rho=(0.5, 0.95),
+                       sensitivity_se_factor: float = 1.5, assume: Assumptions | None = None, workers: int = 2) -> dict:
+    """Everything the admissions chapter simulates, in one pool of ``workers`` processes: the noise
+    calibration (first, in this process, so that forked workers share its cache), then the power
+    curve and scenarios (:func:`simulate`), the sensitivity runs (:func:`sensitivity`) and the chunks
+    of the size check (:func:`size_check`), longest first. Each piece is seeded as when run alone,
+    so the results equal those of the separate functions and do not depend on ``workers``.
+
+    Returns ``calib``, ``sim`` (:class:`SimResult`), ``size`` (dict) and ``sensitivity`` (DataFrame)."""
+    assume = assume or Assumptions()
+    kw = dict(n_practices=n_practices, n_donors=n_donors, pre_months=pre_months, post_months=post_months)
+    calib = calibrate_noise(cal, **kw, assume=assume)
+    noise = calib["noise_sd"]
+    main = (simulate, (cal, n_practices, n_donors, pre_months, post_months, n_sims, None, true_effect, seed, assume,
+                       noise, (0.0, national, press)))
+    # the sensitivity jobs need the default's calibration only (for their first guess), not its simulation
+    settings, sens = _sensitivity_jobs(cal, (None, calib), sensitivity_rho, sensitivity_se_factor, national, press,
+                                       n_practices, n_donors, pre_months, post_months, n_sims, seed, assume)
+    size = _size_jobs(cal, n_size_sims, seed, n_practices, n_donors, pre_months, post_months, noise, assume, 250)
+    out = _map(sens + [main] + size, workers)
+    runs, sim, parts = out[:len(sens)], out[len(sens)], out[len(sens) + 1:]
+    return {"calib": calib, "sim": sim, "size": _size_result(cal, parts, noise, assume),
+            "sensitivity": _sensitivity_result((sim, calib), settings, runs, national, press, assume)}
 
 
 def power_summary(power: pd.DataFrame, target: float = 0.8) -> dict:
@@ -655,19 +856,38 @@ def power_chart(power: pd.DataFrame, published_relative: float | None = None, al
     return alt.layer(*layers)
 
 
-def permutation_chart(perm: pd.DataFrame, observed: float, published: float):
-    """The permutation distribution of one simulated study, its observed statistic and the published estimate."""
+def permutation_p(null: np.ndarray, statistic: float) -> float:
+    """Two-sided permutation p of ``statistic`` against the relabelled statistics ``null``:
+    (1 + #{|null| >= |statistic|}) / (len(null) + 1), the rule :func:`simulate` uses."""
+    null = np.asarray(null, dtype=float)
+    return float((1.0 + (np.abs(null) >= abs(float(statistic))).sum()) / (null.size + 1.0))
+
+
+#: the permutation chart's labels for its two marks
+TESTED_LABEL = "tested statistic"
+YU_LABEL = "Yu-design estimate, not the tested statistic"
+
+
+def permutation_chart(sim: SimResult, show_estimate: bool = True):
+    """The permutation distribution of one simulated study with its tested statistic marked (the p
+    on the page is this statistic's rank in this histogram), and, dashed and labelled as such, the
+    study's Yu-design estimate, which is not what the test ranks."""
     import altair as alt
 
+    perm = sim.permutation
     hist = alt.Chart(perm).mark_bar(opacity=0.8, color=GREY).encode(
         x=alt.X("statistic:Q", bin=alt.Bin(maxbins=30), title="Pooled change in admissions per 100 patients per month, relabelled sets"),
         y=alt.Y("count():Q", title="Relabelled sets of practices (count)"),
         tooltip=[alt.Tooltip("count():Q", title="sets")],
     )
-    marks = pd.DataFrame({"x": [observed, published], "what": ["simulated integrated practices", "published (Yu et al. 2020)"]})
-    rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(
-        x="x:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(range=[BLUE, ORANGE])),
-        tooltip=["what:N", alt.Tooltip("x:Q", format=".3f")])
+    what = [TESTED_LABEL] + ([YU_LABEL] if show_estimate else [])
+    marks = pd.DataFrame({"x": [sim.illustrative_statistic, sim.illustrative_estimate][:len(what)], "what": what})
+    legend = alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=0, symbolStrokeWidth=3)
+    rules = alt.Chart(marks).mark_rule(strokeWidth=2.5).encode(
+        x="x:Q",
+        color=alt.Color("what:N", scale=alt.Scale(domain=what, range=[BLUE, ORANGE][:len(what)]), legend=legend),
+        strokeDash=alt.StrokeDash("what:N", scale=alt.Scale(domain=what, range=[[1, 0], [6, 4]][:len(what)]), legend=legend),
+        tooltip=[alt.Tooltip("what:N", title="mark"), alt.Tooltip("x:Q", title="per 100 patients per month", format="+.3f")])
     return alt.layer(hist, rules)
 
 
