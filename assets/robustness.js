@@ -5,13 +5,17 @@
    page's first panel only; later panels reuse them), ch: [{l: label, o: value labels,
    d: default index}], rows: [[verdict index, value, base-36 choice indices], ...] in curve order}.
    The specification curve and decision matrix show the decided specifications; the dropdowns
-   (Vega-Lite parameters) pick any combination, and the readout names its verdict. */
+   (Vega-Lite parameters) pick any combination, and the readout names its verdict. In the whole-book
+   print document (vertint pdf: body.vertint-print) the panel is the specification curve alone, its
+   default specification ringed: no decision matrix, readout or dropdowns (assets/print.css hides
+   the rest of the panel). */
 (function () {
   var V = ["supported", "partly supported", "not supported", "not reproducible from public data"];
   var SHAPES = ["circle", "square", "triangle-up", "diamond"];
   var INK = "#222222";  // charts.INK; the registry swaps it for the dark-mode ink
 
   function spec(d) {
+    var print = !!(document.body && document.body.classList.contains("vertint-print"));
     var cfg = d.cfg || window.vertintRobustnessConfig || {};
     var col = d.col || window.vertintRobustnessColours;
     window.vertintRobustnessConfig = cfg;
@@ -49,7 +53,7 @@
       ],
       width: 380, height: d.q ? 150 : 90
     }];
-    if (keys.length) {
+    if (keys.length && !print) {
       var byKey = {}, order = [];
       keys.forEach(function (k, j) {
         byKey[k] = d.ch[j].o.map(function (t) { return d.ch[j].l + ": " + t; });
@@ -78,8 +82,11 @@
       data: { values: d.rows.map(function (r) { return { k: r[0], v: r[1], c: r[2] }; }) },
       transform: [{ window: [{ op: "row_number", as: "r" }] }].concat(derived),
       params: keys.map(function (k, j) {
-        return { name: k + "_sel", value: d.ch[j].d,
-                 bind: { input: "select", options: d.ch[j].o.map(function (_, i) { return i; }), labels: d.ch[j].o, name: d.ch[j].l + ": " } };
+        var p = { name: k + "_sel", value: d.ch[j].d };
+        if (!print) {
+          p.bind = { input: "select", options: d.ch[j].o.map(function (_, i) { return i; }), labels: d.ch[j].o, name: d.ch[j].l + ": " };
+        }
+        return p;
       }),
       title: { text: d.t, anchor: "start" },
       spacing: 6,

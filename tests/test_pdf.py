@@ -116,6 +116,22 @@ def test_refuses_without_a_built_book(tmp_path):
     assert not (tmp_path / "_build" / "pdf").exists()
 
 
+def test_pages_workflow_prints_the_pdf_it_deploys():
+    """The site links to book.pdf, so the Pages workflow prints it (with Debian's Chromium, as CI
+    installs it) after building the book and before uploading the site."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    job = yaml.safe_load((root / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8"))["jobs"]["build"]
+    assert "bookworm" in str(job.get("container", "")), "the PDF needs Debian's chromium (ubuntu's is a snap)"
+    steps = [str(s.get("run", "")) + " " + str(s.get("uses", "")) for s in job["steps"]]
+    where = {what: next((i for i, s in enumerate(steps) if what in s), None)
+             for what in ("apt-get install", "make book", "make pdf", "upload-pages-artifact")}
+    assert None not in where.values(), where
+    assert "chromium" in steps[where["apt-get install"]]
+    assert where["apt-get install"] < where["make pdf"] and where["make book"] < where["make pdf"] < where["upload-pages-artifact"]
+
+
 # --------------------------------------------------------------------------- slow: print the book
 
 
@@ -204,6 +220,46 @@ def test_every_figure_and_chart_is_in_the_pdf_as_vector(printed):
     assert not not_text, f"charts whose text is not text in the PDF (drawn as pictures?): {not_text}"
     rasters = sum(1 for a in articles for img in a.find_all("img") if not img.get("src", "").endswith(".svg"))
     assert sum(len(p.images) for p in reader.pages) == rasters
+
+
+def _row_label(text: str, label: str) -> bool:
+    """Whether ``text`` is a decision-matrix row label ("<label>: <value>", maybe cut short with "…")."""
+    row = label + ": "
+    return text.startswith(row) or (text.endswith("\u2026") and len(text) > 4 and row.startswith(text[:-1]))
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_robustness_panels_print_their_headline_and_curve_only(printed):
+    """In the PDF a robustness panel is its headline and specification curve: no dropdowns, decision
+    matrix, readout, declared choices or fallback table (they made the book some 190 pages)."""
+    import json
+
+    from bs4 import BeautifulSoup
+
+    root, _, text, _ = printed
+    html = root / "_build" / "html"
+    whole = _flat(" ".join(text))
+    heads = [h.get_text(" ", strip=True)
+             for d in pdf.toc_docs(root)
+             for h in BeautifulSoup((html / f"{d.name}.html").read_text(encoding="utf-8"), "html.parser").select(
+                 "details.robustness-panel > summary span[id$='-h']")]
+    assert heads, "no robustness panels in the book"
+    missing = [h for h in heads if _flat(h) not in whole]
+    assert not missing, f"panel headlines not in the PDF: {missing[:3]}"
+    for gone in ("The declared choices", "What if? Choose another specification", "This combination:"):
+        assert _flat(gone) not in whole, f"{gone!r} printed"
+    # the decision matrix's rows are "<choice label>: <value>": none is among the printed charts' texts
+    labels = {}
+    for d in pdf.toc_docs(root):
+        for m in re.finditer(r'vertintRobustness\("#(rob-[^"]+)", (\{.*?\})\);</script>',
+                             (html / f"{d.name}.html").read_text(encoding="utf-8")):
+            labels[m.group(1)] = [c["l"] for c in json.loads(m.group(2).replace("<\\/", "</"))["ch"]]
+    charts = json.loads((root / "_build" / "pdf" / "state.json").read_text(encoding="utf-8"))["charts"]
+    rob = [c for c in charts if c["id"] in labels]
+    assert rob and len(rob) == len(labels)
+    matrix = [(c["id"], t) for c in rob for t in c["texts"] if any(_row_label(t, lab) for lab in labels[c["id"]])]
+    assert not matrix, f"panels printed their decision matrix: {matrix[:3]}"
 
 
 @pytest.mark.build

@@ -229,3 +229,13 @@ def test_panel_html_carries_the_descriptor_and_a_text_fallback():
     html = rb.panel("workforce-fte-fallen")._repr_html_()
     assert 'id="robustness-workforce-fte-fallen"' in html and "vertintRobustness(" in html
     assert "<table" in html and "aria-describedby" in html
+    # the fallback table is the shared chart table (charts.data_table): scoped headers, one row per
+    # distinct verdict and value, counting every specification
+    g = rb.claim_grid("workforce-fte-fallen")
+    t = rb.table(g)
+    assert list(t.columns) == ["Verdict", "Reproduced value", "Specifications"]
+    assert t["Specifications"].sum() == len(g["specs"]) and not t.duplicated(["Verdict", "Reproduced value"]).any()
+    assert [rb.VERDICT_ORDER.index(v) for v in t["Verdict"]] == sorted(rb.VERDICT_ORDER.index(v) for v in t["Verdict"])
+    assert '<details class="vertint-data">' in html and '<th scope="col">Verdict</th>' in html
+    assert '<th scope="col" class="num">Specifications</th>' in html
+    assert html.count("<tr>") == len(t) + 1

@@ -7,7 +7,10 @@
 2. stitches the built pages, in the order of ``_toc.yml``, into one print document
    (:func:`stitch`): each page's article, ids prefixed with the page's name so they stay unique,
    links between pages turned into links inside the document, every ``<details>`` open, with
-   the site's own stylesheets (``assets/print.css`` last) and the local vega bundle;
+   the site's own stylesheets (``assets/print.css`` last) and the local vega bundle (a robustness
+   panel prints as its headline and specification curve only: ``assets/robustness.js`` draws the
+   curve without its decision matrix and dropdowns under ``body.vertint-print``, and
+   ``print.css`` hides the rest);
 3. opens it in headless Debian Chromium (Playwright, ``/usr/bin/chromium``, never a downloaded
    browser), every request answered from ``_build/html`` and any other refused, waits until
    every chart has drawn its SVG, refuses a chart with no marks (:func:`print_pdf`); and

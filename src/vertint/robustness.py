@@ -613,22 +613,6 @@ def headline(s: dict) -> str:
             f"specifications the data decide, of {s['n_specs']:,} declared)")
 
 
-def describe(claim_id: str, s: dict) -> str:
-    """One paragraph, generated from the summary: the chart's description and the panel's headline."""
-    flips = "; ".join(f"{f['label']}: {f['text']} gives {f['verdict']}" for f in s["flips"]) or (
-        "no single change of choice gives another verdict" + ("; some combinations do" if s["combination_only"] else ""))
-    gaps = ("; ".join(f"{f['label']}: {f['text']}" for f in s["undecided"]))
-    sample = f" (a seeded sample of {s['size']:,} combinations)" if s["sampled"] else ""
-    head = f"Claim {claim_id}: {s['n_specs']:,} specifications{sample}, {s['n_decided']:,} of which the public data decide"
-    if s["label"] == NO_GRID:
-        return f"{head}; the default specification is not decided by public data, so there is no verdict to test."
-    text = (f"{head}; the default verdict, {s['default_verdict']}, holds in {s['default_share']:.0%} of those "
-            f"({s['label']}). {flips[0].upper() + flips[1:]}.")
-    if gaps:
-        text += f" Not decidable from public data under: {gaps}."
-    return text
-
-
 def details(s: dict) -> str:
     """What the panel's headline leaves out: the choices that flip the verdict, and those under
     which the data cannot decide it (the chart's description, with the headline)."""
@@ -640,19 +624,18 @@ def details(s: dict) -> str:
     return text
 
 
-def table_html(g: dict) -> str:
-    """The grid as a plain table (the chart's text fallback): one row per distinct verdict and
-    value, with how many specifications give it."""
-    import html as _h
+def table(g: dict):
+    """The grid as a table (the chart's text fallback, drawn by :func:`vertint.charts.data_table`
+    like every chart's): one row per distinct verdict and value, with how many specifications give it."""
+    import pandas as pd
 
     counts: dict[tuple, int] = {}
     for sp in g["specs"]:
         key = (sp["verdict"], _show(_compact(sp["value"])) if sp["value"] is not None else "no figure")
         counts[key] = counts.get(key, 0) + 1
-    rows = "".join(f"<tr><td>{_h.escape(v)}</td><td>{_h.escape(val)}</td><td>{n:,}</td></tr>"
-                   for (v, val), n in sorted(counts.items(), key=lambda kv: (VERDICT_ORDER.index(kv[0][0]), kv[0][1])))
-    return ("<table class=\"vertint-table robustness-table\"><thead><tr><th>Verdict</th><th>Reproduced value</th>"
-            f"<th>Specifications</th></tr></thead><tbody>{rows}</tbody></table>")
+    rows = sorted(counts.items(), key=lambda kv: (VERDICT_ORDER.index(kv[0][0]), kv[0][1]))
+    return pd.DataFrame({"Verdict": [v for (v, _), _ in rows], "Reproduced value": [val for (_, val), _ in rows],
+                         "Specifications": pd.Series([n for _, n in rows], dtype="int64")})
 
 
 class _Panel:
@@ -698,5 +681,5 @@ def panel(claim_id: str):
             f'<span id="{div}-h">{_h.escape(headline(s))}</span></summary><p id="{div}-d">{_h.escape(details(s))}</p>{note}'
             f'{figure if g["choices"] else ""}'
             f'<p>The declared choices (<code>rubric/choices/{_h.escape(chapter)}.yml</code>):</p><ul>{choice_items}</ul>'
-            f'{table_html(g)}</details>')
+            f'{charts.data_table(table(g), div)}</details>')
     return _Panel(body)
