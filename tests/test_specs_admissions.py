@@ -5,13 +5,13 @@ and verdicts worked out here by hand from the published figures."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
+from specgrid import ChapterGrid
 
-from vertint import robustness, verdicts
+from vertint import verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "admissions"
@@ -22,33 +22,21 @@ REA, REA_LO, REA_HI, REA_P, REA_YEAR = -0.021, -0.037, -0.0049, 0.012, 168
 Z975, Z995 = 1.959963984540054, 2.5758293035489004
 
 
-def lock() -> dict:
-    return {c["id"]: c for c in json.loads((ROOT / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))["claims"]}
+G = ChapterGrid(CHAPTER)
+run = G.run
 
 
 def choices() -> dict:
-    return {cid: cc for cid, cc in robustness.load_choices().items() if cc.chapter == CHAPTER}
-
-
-def run(cid: str, **changes) -> dict:
-    cc = choices()[cid]
-    spec = dict(cc.default, **changes)
-    assert set(spec) == set(cc.default), f"unknown choice in {changes}"
-    return robustness.evaluate(cid, spec, cc)
+    return G.declared
 
 
 def test_the_grid_covers_every_data_decided_claim():
-    decided = {cid for cid, c in lock().items() if cid.startswith(f"{CHAPTER}-") and c["verdict"] != verdicts.NOT_REPRODUCIBLE}
-    assert decided and set(choices()) == decided
-    funcs = robustness.spec_functions([CHAPTER])
-    assert decided <= set(funcs)
+    G.check_covers()
 
 
-@pytest.mark.parametrize("cid", sorted(c for c in lock() if c.startswith("admissions-") and lock()[c]["verdict"] != verdicts.NOT_REPRODUCIBLE))
+@pytest.mark.parametrize("cid", G.decided())
 def test_the_default_specification_is_the_ledger(cid):
-    got, want = run(cid), lock()[cid]
-    assert got["verdict"] == want["verdict"], got
-    assert got["value"] == want["reproduced"], got
+    G.check_default(cid)
 
 
 def per_year(rate: float) -> float:
@@ -116,7 +104,7 @@ def test_pvalues_with_a_t_reference_distribution():
 def test_portugal_has_no_grid():
     # reported speech whose passage was not read: no verdict from data, so no declared choices
     assert "admissions-portugal-similar" not in choices()
-    assert lock()["admissions-portugal-similar"]["verdict"] == verdicts.NOT_REPRODUCIBLE
+    assert G.lock["admissions-portugal-similar"]["verdict"] == verdicts.NOT_REPRODUCIBLE
 
 
 def test_sc_check_with_the_synthdid_transcription():

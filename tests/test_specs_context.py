@@ -5,43 +5,36 @@ the value and verdict derived here by hand from the data."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
+from specgrid import ChapterGrid
 
-from vertint import claims, context, data, paths, robustness, rubric, verdicts
+from vertint import context, data, paths, rubric, verdicts
 
 CHAPTER = "context"
 
 
+G = ChapterGrid(CHAPTER)
+run = G.run
+
+
 @pytest.fixture(scope="module")
 def declared():
-    return {cid: cc for cid, cc in robustness.load_choices().items() if cc.chapter == CHAPTER}
+    return G.declared
 
 
 @pytest.fixture(scope="module")
 def lock():
-    doc = json.loads((paths.root() / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))
-    return {r["id"]: r for r in doc["claims"] if claims.registry()[r["id"]]["chapter"] == CHAPTER}
+    return G.lock
 
 
-def run(cid: str, declared, **choice) -> dict:
-    cc = declared[cid]
-    return robustness.evaluate(cid, {**cc.default, **choice}, cc)
+def test_grid_covers_every_data_decided_claim():
+    G.check_covers()
 
 
-def test_grid_covers_every_data_decided_claim(declared, lock):
-    decided = {cid for cid, r in lock.items() if r["verdict"] != verdicts.NOT_REPRODUCIBLE}
-    assert set(declared) == decided
-    funcs = robustness.spec_functions([CHAPTER])
-    assert decided <= set(funcs)
-
-
-def test_default_specification_reproduces_the_lock(declared, lock):
-    for cid in declared:
-        got = run(cid, declared)
-        assert (got["verdict"], got["value"]) == (lock[cid]["verdict"], lock[cid]["reproduced"]), cid
+@pytest.mark.parametrize("cid", G.decided())
+def test_default_specification_reproduces_the_lock(cid):
+    G.check_default(cid)
 
 
 def test_claims_without_choices_say_why(declared):
@@ -67,10 +60,10 @@ def _trust_pcn_practices(year: str) -> int:
 def test_rwt_counts_against_the_official_count(cid, declared):
     # the 2023 long read could see up to Dec 2022, the 2022 article up to Mar 2022: both see the
     # 2021-22 payments year (dated March 2022) as the latest official count on or before the claim
-    got = run(cid, declared, reference="nhs_payments")
+    got = run(cid, reference="nhs_payments")
     assert got["value"] == _trust_pcn_practices("2021-22") == 7
     assert got["verdict"] == verdicts.NOT_SUPPORTED
-    assert run(cid, declared, reference="yu2020") == {"value": 10, "verdict": verdicts.NOT_SUPPORTED, "rule": "equals"}
+    assert run(cid, reference="yu2020") == {"value": 10, "verdict": verdicts.NOT_SUPPORTED, "rule": "equals"}
 
 
 def test_official_counts_by_year():
@@ -83,39 +76,39 @@ def test_official_counts_by_year():
 
 def test_visit_dated_by_its_report_with_press_accepted(declared):
     # first reported in 2022 (Pulse, March 2022), the year before the 2023 claim; press only
-    got = run("context-pulse-dhsc-visit", declared, dated_by="first_report", strong_kinds="peer-reviewed, official, press")
+    got = run("context-pulse-dhsc-visit", dated_by="first_report", strong_kinds="peer-reviewed, official, press")
     assert got["verdict"] == verdicts.SUPPORTED and got["value"] == "2022"
     # dated by its report but press not enough: each part only partly
-    assert run("context-pulse-dhsc-visit", declared, dated_by="first_report")["verdict"] == verdicts.PARTLY
+    assert run("context-pulse-dhsc-visit", dated_by="first_report")["verdict"] == verdicts.PARTLY
 
 
 def test_symphony_contracts(declared):
-    got = run("context-symphony-practices", declared, measure="contracts")
+    got = run("context-symphony-practices", measure="contracts")
     assert got["value"] == "16; 117,000" and got["verdict"] == verdicts.SUPPORTED
 
 
 def test_swindon_whole_months(declared):
     # November 2019 to January 2023 is 38 calendar months; at least 37 whole months, still more than 36
-    got = run("context-swindon-handback", declared, months="whole")
+    got = run("context-swindon-handback", months="whole")
     assert got["value"] == "2; 37" and got["verdict"] == verdicts.SUPPORTED
 
 
 def test_named_places_with_strong_sources_only(declared):
     # only Wolverhampton has a peer-reviewed (or official) source running practices (Yu et al. 2020)
-    got = run("context-hf-uk-range-of-models", declared, evidence="strong")
+    got = run("context-hf-uk-range-of-models", evidence="strong")
     assert got["value"] == 1 and got["verdict"] == verdicts.PARTLY
 
 
 def test_wales_wider_band_and_share_basis(declared):
     # 151,431 / 17,104 - 1 = 785.4%, 11.3% below 885: not within 10%, within 15%
-    assert run("context-wales-885", declared, partly_multiple=3.0)["verdict"] == verdicts.PARTLY
-    got = run("context-wales-885", declared, basis="share")
+    assert run("context-wales-885", partly_multiple=3.0)["verdict"] == verdicts.PARTLY
+    got = run("context-wales-885", basis="share")
     assert got["value"] == round((4.9 / 0.6 - 1) * 100, 1) == 716.7
     assert got["verdict"] == verdicts.NOT_SUPPORTED
 
 
 def test_trusts_read_as_practices(declared):
-    got = run("context-hf-trusts-greater-role", declared, measure="practices")
+    got = run("context-hf-trusts-greater-role", measure="practices")
     assert got["value"] == "0 → 85" and got["verdict"] == verdicts.SUPPORTED
 
 
@@ -123,7 +116,7 @@ def test_usually_separate_strictest(declared):
     pay = pd.read_csv(paths.root() / "data" / "practice_payments.csv", dtype={"close_date": str})
     p = pay[pay["year"] == "2020-21"]
     open_ = ((p["registered_patients"] > 0) & ~(p["close_date"].notna() & (p["close_date"] <= "2021-03-31"))).sum()
-    got = run("context-nihr-usually-separate", declared, majority=0.9, trust_run="practice_sites")
+    got = run("context-nihr-usually-separate", majority=0.9, trust_run="practice_sites")
     assert got["value"] == round((1 - 116 / open_) * 100, 1)
     assert got["value"] > 90 and got["verdict"] == verdicts.SUPPORTED
 
@@ -133,5 +126,5 @@ def test_workload_within_release_only(declared):
     a = appts.set_index("month")["appointments"].astype(float)
     # the only same-month pairs in one release before 2020: Nov and Dec 2017 against Nov and Dec 2018
     rise = (a["2018-11"] + a["2018-12"]) / (a["2017-11"] + a["2017-12"]) - 1
-    got = run("context-nihr-growing-workload", declared, comparison="within_release")
+    got = run("context-nihr-growing-workload", comparison="within_release")
     assert got["verdict"] == verdicts.SUPPORTED and got["value"].startswith(f"{rise:+.1%}")

@@ -6,43 +6,36 @@ before the chapters were split."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
+from specgrid import ChapterGrid
 
-from vertint import claims, paths, robustness, verdicts
+from vertint import paths, robustness, verdicts
 
 CHAPTER = "models"
 
 
+G = ChapterGrid(CHAPTER)
+run = G.run
+
+
 @pytest.fixture(scope="module")
 def declared():
-    return {cid: cc for cid, cc in robustness.load_choices().items() if cc.chapter == CHAPTER}
+    return G.declared
 
 
 @pytest.fixture(scope="module")
 def lock():
-    doc = json.loads((paths.root() / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))
-    return {r["id"]: r for r in doc["claims"] if claims.registry()[r["id"]]["chapter"] == CHAPTER}
+    return G.lock
 
 
-def run(cid: str, declared, **choice) -> dict:
-    cc = declared[cid]
-    return robustness.evaluate(cid, {**cc.default, **choice}, cc)
+def test_grid_covers_every_data_decided_claim():
+    G.check_covers()
 
 
-def test_grid_covers_every_data_decided_claim(declared, lock):
-    decided = {cid for cid, r in lock.items() if r["verdict"] != verdicts.NOT_REPRODUCIBLE}
-    assert decided and set(declared) == decided
-    funcs = robustness.spec_functions([CHAPTER])
-    assert decided <= set(funcs)
-
-
-def test_default_specification_reproduces_the_lock(declared, lock):
-    for cid in declared:
-        got = run(cid, declared)
-        assert (got["verdict"], got["value"]) == (lock[cid]["verdict"], lock[cid]["reproduced"]), cid
+@pytest.mark.parametrize("cid", G.decided())
+def test_default_specification_reproduces_the_lock(cid):
+    G.check_default(cid)
 
 
 def test_claims_without_choices_say_why(declared):
@@ -61,14 +54,14 @@ def test_panel_names_the_choices_file_of_the_claims_chapter():
 
 
 def test_booking_read_as_appointment_times(declared):
-    got = run("context-hf-harder-to-book", declared, measures="appointment_times")
+    got = run("context-hf-harder-to-book", measures="appointment_times")
     assert got["value"] == "satisfied with appointment times: 67% (2021) to 55.2% (2022)"
     assert got["verdict"] == verdicts.SUPPORTED
 
 
 def test_satisfaction_within_one_series_is_undecided(declared):
     # before 2023 the online series had one figure (2021), so no comparison within one series
-    got = run("context-hf-satisfaction-falling", declared, pair="same_series")
+    got = run("context-hf-satisfaction-falling", pair="same_series")
     assert got["verdict"] == verdicts.NOT_REPRODUCIBLE and got["value"] is None
 
 
@@ -77,6 +70,6 @@ def test_deprivation_headcount(declared):
     w = wf[(wf["year"] == "2020-21") & wf["gp_fte"].notna() & wf["imd_quintile"].notna()]
     g = w.groupby("imd_quintile")[["gp_hc", "total_patients"]].sum()
     per = g["gp_hc"] / g["total_patients"] * 10_000
-    got = run("context-mip-deprived-shortages", declared, measure="headcount")
+    got = run("context-mip-deprived-shortages", measure="headcount")
     assert got["value"].startswith(f"{per.loc[5]:.2f} against {per.loc[1]:.2f} GPs (headcount)")
     assert per.loc[5] < per.loc[1] and got["verdict"] == verdicts.SUPPORTED

@@ -5,41 +5,35 @@ derived here from the event study directly (not through rwt_claims)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from specgrid import ChapterGrid
 
-from vertint import claims, paths, robustness, rubric, rwt, rwt_claims, verdicts
+from vertint import rubric, rwt, rwt_claims, verdicts
 
 CHAPTER = "rwt"
 
 
+G = ChapterGrid(CHAPTER)
+run = G.run
+
+
 @pytest.fixture(scope="module")
 def declared():
-    return {cid: cc for cid, cc in robustness.load_choices().items() if cc.chapter == CHAPTER}
+    return G.declared
 
 
 @pytest.fixture(scope="module")
 def lock():
-    doc = json.loads((paths.root() / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))
-    return {r["id"]: r for r in doc["claims"] if claims.registry()[r["id"]]["chapter"] == CHAPTER}
+    return G.lock
 
 
-def run(cid: str, declared, **choice) -> dict:
-    cc = declared[cid]
-    return robustness.evaluate(cid, {**cc.default, **choice}, cc)
+def test_grid_covers_every_data_decided_claim():
+    G.check_covers()
 
 
-def test_grid_covers_every_data_decided_claim(declared, lock):
-    decided = {cid for cid, r in lock.items() if r["verdict"] != verdicts.NOT_REPRODUCIBLE}
-    assert set(declared) == decided
-    assert decided <= set(robustness.spec_functions([CHAPTER]))
-
-
-def test_default_specification_reproduces_the_lock(declared, lock):
-    for cid in declared:
-        got = run(cid, declared)
-        assert (got["verdict"], got["value"]) == (lock[cid]["verdict"], lock[cid]["reproduced"]), cid
+@pytest.mark.parametrize("cid", G.decided())
+def test_default_specification_reproduces_the_lock(cid):
+    G.check_default(cid)
 
 
 def test_specs_use_the_chapters_reassignments():
@@ -60,7 +54,7 @@ def test_further_loss_read_as_headcount(declared):
     # direction rule partly supported (never supported: the interval is not wholly below zero)
     avg = _direct("gp_hc", "2021-22")
     assert avg["estimate"] < 0 < avg["ci_high"]
-    got = run("rwt-hf-further-loss", declared, outcome="headcount")
+    got = run("rwt-hf-further-loss", outcome="headcount")
     assert got["verdict"] == verdicts.PARTLY
     assert f"{avg['estimate']:+.2f} people (95% CI {avg['ci_low']:+.2f} to {avg['ci_high']:+.2f}" in got["value"]
 
@@ -69,14 +63,14 @@ def test_recruitment_read_as_fte_only(declared):
     # GP FTE per patient fell (the point estimate is below zero) where a rise was claimed
     avg = _direct("gp_fte_per_10k", "2018-19")
     assert avg["estimate"] < 0
-    got = run("rwt-nihr-recruitment-retention", declared, outcome="fte")
+    got = run("rwt-nihr-recruitment-retention", outcome="fte")
     assert got["verdict"] == verdicts.NOT_SUPPORTED
 
 
 def test_practices_open_with_matched_comparators(declared):
     avg = _direct("closed", "2018-19", comparator="matched")
     expected = verdicts.PARTLY if avg["estimate"] < 0 else verdicts.NOT_SUPPORTED  # p_ri never below 0.05 here
-    got = run("rwt-nihr-practices-open", declared, comparator="matched")
+    got = run("rwt-nihr-practices-open", comparator="matched")
     assert got["verdict"] == expected
     assert f"{avg['estimate']:+.2f} share of practices" in got["value"]
 

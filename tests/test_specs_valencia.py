@@ -5,45 +5,34 @@ out here by hand from the published counts, the timeline and the cost figures.""
 
 from __future__ import annotations
 
-import json
 from math import comb
 from pathlib import Path
 
 import pytest
 from scipy.stats import beta
+from specgrid import ChapterGrid
 
-from vertint import robustness, verdicts
+from vertint import verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "valencia"
 
 
-def lock() -> dict:
-    return {c["id"]: c for c in json.loads((ROOT / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))["claims"]}
+G = ChapterGrid(CHAPTER)
+run = G.run
 
 
 def choices() -> dict:
-    return {cid: cc for cid, cc in robustness.load_choices().items() if cc.chapter == CHAPTER}
-
-
-def run(cid: str, **changes) -> dict:
-    cc = choices()[cid]
-    spec = dict(cc.default, **changes)
-    assert set(spec) == set(cc.default), f"unknown choice in {changes}"
-    return robustness.evaluate(cid, spec, cc)
+    return G.declared
 
 
 def test_the_grid_covers_every_data_decided_claim():
-    decided = {cid for cid, c in lock().items() if cid.startswith(f"{CHAPTER}-") and c["verdict"] != verdicts.NOT_REPRODUCIBLE}
-    assert decided and set(choices()) == decided
-    assert decided <= set(robustness.spec_functions([CHAPTER]))
+    G.check_covers()
 
 
-@pytest.mark.parametrize("cid", sorted(c for c in lock() if c.startswith("valencia-") and lock()[c]["verdict"] != verdicts.NOT_REPRODUCIBLE))
+@pytest.mark.parametrize("cid", G.decided())
 def test_the_default_specification_is_the_ledger(cid):
-    got, want = run(cid), lock()[cid]
-    assert got["verdict"] == want["verdict"], got
-    assert got["value"] == want["reproduced"], got
+    G.check_default(cid)
 
 
 def test_the_tie_choice_is_the_chapter_parameter():

@@ -23,12 +23,12 @@ the GPonline headline, as the month each is judged on):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from specgrid import ChapterGrid
 
-from vertint import claims, robustness, verdicts
+from vertint import verdicts
 from vertint import workforce as wf
 from vertint.specs import workforce as specs
 
@@ -37,64 +37,44 @@ CLAIMS = ["workforce-fte-fallen", "workforce-salaried-third", "workforce-appoint
           "workforce-lost-400", "workforce-patients-per-gp"]
 
 
-@pytest.fixture(scope="module")
-def declared():
-    return robustness.load_choices()
+G = ChapterGrid("workforce")
+run = G.run
 
 
-@pytest.fixture(scope="module")
-def lock():
-    return {r["id"]: r for r in json.loads((ROOT / "claims" / "ledger.lock.json").read_text(encoding="utf-8"))["claims"]}
-
-
-def run(declared, cid, **changes):
-    cc = declared[cid]
-    for k in changes:
-        assert k in cc.default, f"{cid} declares no choice {k!r}"
-    return robustness.evaluate(cid, dict(cc.default, **changes), cc)
-
-
-def test_grid_covers_every_data_decided_claim(declared, lock):
-    decided = sorted(cid for cid, rec in claims.registry().items()
-                     if rec["chapter"] == "workforce" and lock[cid]["verdict"] != verdicts.NOT_REPRODUCIBLE)
-    assert decided == sorted(CLAIMS)
-    grid = sorted(cid for cid, cc in declared.items() if cc.chapter == "workforce")
-    assert grid == decided
-    funcs = robustness.spec_functions(["workforce"])
-    assert all(cid in funcs for cid in decided)
-    assert all(declared[cid].choices for cid in decided)
+def test_grid_covers_every_data_decided_claim():
+    assert G.decided() == sorted(CLAIMS)
+    G.check_covers()
+    assert all(G.declared[cid].choices for cid in CLAIMS)
 
 
 @pytest.mark.parametrize("cid", CLAIMS)
-def test_default_specification_is_the_ledger(declared, lock, cid):
-    out = run(declared, cid)
-    assert out["verdict"] == lock[cid]["verdict"]
-    assert out["value"] == lock[cid]["reproduced"]
+def test_default_specification_is_the_ledger(cid):
+    G.check_default(cid)
 
 
-def test_fte_fallen_non_default(declared):
-    assert run(declared, "workforce-fte-fallen", comparison_rule="same_month") == {
+def test_fte_fallen_non_default():
+    assert run("workforce-fte-fallen", comparison_rule="same_month") == {
         "value": -1808, "verdict": verdicts.SUPPORTED, "rule": "direction"}
-    assert run(declared, "workforce-fte-fallen", publication_lag=2)["value"] == -1808
-    hc = run(declared, "workforce-fte-fallen", measure="headcount", include_trainees=True)
+    assert run("workforce-fte-fallen", publication_lag=2)["value"] == -1808
+    hc = run("workforce-fte-fallen", measure="headcount", include_trainees=True)
     assert (hc["value"], hc["verdict"]) == (4102, verdicts.NOT_SUPPORTED)
     # no figure in the baseline's month after Sept 2015 and by Dec 2022 for heads including trainees
-    assert run(declared, "workforce-fte-fallen", measure="headcount", include_trainees=True,
+    assert run("workforce-fte-fallen", measure="headcount", include_trainees=True,
                comparison_rule="same_month")["verdict"] == verdicts.NOT_REPRODUCIBLE
     # a vintage without figures is undecided, never an error (the notebook once crashed here)
-    assert run(declared, "workforce-fte-fallen", vintage="practice-csv-sum") == {
+    assert run("workforce-fte-fallen", vintage="practice-csv-sum") == {
         "value": None, "verdict": verdicts.NOT_REPRODUCIBLE, "rule": "not_reproducible"}
 
 
-def test_salaried_third_non_default(declared):
-    hc = run(declared, "workforce-salaried-third", measure="headcount", vintage="aug-2021")
+def test_salaried_third_non_default():
+    hc = run("workforce-salaried-third", measure="headcount", vintage="aug-2021")
     assert (hc["value"], hc["verdict"]) == (40.0, verdicts.PARTLY)
-    coarse = run(declared, "workforce-salaried-third", measure="headcount", vintage="aug-2021", fractions="coarse")
+    coarse = run("workforce-salaried-third", measure="headcount", vintage="aug-2021", fractions="coarse")
     assert (coarse["value"], coarse["verdict"]) == (40.0, verdicts.SUPPORTED)
-    old = run(declared, "workforce-salaried-third", vintage="pre-aug-2021")
+    old = run("workforce-salaried-third", vintage="pre-aug-2021")
     assert (old["value"], old["verdict"]) == (34.0, verdicts.SUPPORTED)
     # the only current-vintage headcount share is Sept 2024: after the claim, so undecided
-    assert run(declared, "workforce-salaried-third", measure="headcount")["verdict"] == verdicts.NOT_REPRODUCIBLE
+    assert run("workforce-salaried-third", measure="headcount")["verdict"] == verdicts.NOT_REPRODUCIBLE
 
 
 def test_salaried_as_of_never_uses_a_later_share():
@@ -104,13 +84,13 @@ def test_salaried_as_of_never_uses_a_later_share():
     assert wf.claim_salaried_as_of(gp, 33.3, "headcount", False, True, "current", "2024-09").value == 47.0
 
 
-def test_appointments_record_non_default(declared):
-    nov = run(declared, "workforce-appointments-record", record_month="2022-11")
+def test_appointments_record_non_default():
+    nov = run("workforce-appointments-record", record_month="2022-11")
     assert (nov["value"], nov["verdict"]) == (31233884, verdicts.PARTLY)
-    dec = run(declared, "workforce-appointments-record", record_month="2022-12")
+    dec = run("workforce-appointments-record", record_month="2022-12")
     assert (dec["value"], dec["verdict"]) == (26754371, verdicts.NOT_SUPPORTED)
-    assert run(declared, "workforce-appointments-record", include_vaccinations=True)["verdict"] == verdicts.NOT_REPRODUCIBLE
-    full = run(declared, "workforce-appointments-record", earlier_months="full_coverage")
+    assert run("workforce-appointments-record", include_vaccinations=True)["verdict"] == verdicts.NOT_REPRODUCIBLE
+    full = run("workforce-appointments-record", earlier_months="full_coverage")
     assert (full["value"], full["verdict"]) == (31990119, verdicts.SUPPORTED)
 
 
@@ -123,11 +103,11 @@ def test_appointments_full_coverage_starts_in_aug_2021():
     assert "23,845,426" in later.verdict.reason  # Aug 2021 is the maximum to beat, not the older months
 
 
-def test_lost_400_non_default(declared):
-    perm = run(declared, "workforce-lost-400", include_locums=False)
+def test_lost_400_non_default():
+    perm = run("workforce-lost-400", include_locums=False)
     assert (perm["value"], perm["verdict"]) == (-128, verdicts.NOT_SUPPORTED)
-    assert run(declared, "workforce-lost-400", publication_lag=2)["value"] == -364
-    assert run(declared, "workforce-lost-400", measure="headcount")["verdict"] == verdicts.NOT_REPRODUCIBLE
+    assert run("workforce-lost-400", publication_lag=2)["value"] == -364
+    assert run("workforce-lost-400", measure="headcount")["verdict"] == verdicts.NOT_REPRODUCIBLE
 
 
 def test_lost_400_derived_ends():
@@ -137,15 +117,15 @@ def test_lost_400_derived_ends():
     assert (r.value, r.verdict.label) == (-369, verdicts.SUPPORTED)
 
 
-def test_patients_per_gp_non_default(declared):
-    perm = run(declared, "workforce-patients-per-gp", include_locums=False)
+def test_patients_per_gp_non_default():
+    perm = run("workforce-patients-per-gp", include_locums=False)
     assert (perm["value"], perm["verdict"]) == (2265, verdicts.SUPPORTED)
-    near = run(declared, "workforce-patients-per-gp", baseline_patients="nearest_stated")
+    near = run("workforce-patients-per-gp", baseline_patients="nearest_stated")
     assert (near["value"], near["verdict"]) == (2243, verdicts.SUPPORTED)
     p = specs._patients("nearest_stated")
     assert int(p.loc[p["date"] == "2015-09", "patients"].iloc[0]) == 57_300_000
     assert (p["how_obtained"] == "stated").all()
-    assert run(declared, "workforce-patients-per-gp", measure="headcount")["verdict"] == verdicts.NOT_REPRODUCIBLE
+    assert run("workforce-patients-per-gp", measure="headcount")["verdict"] == verdicts.NOT_REPRODUCIBLE
     off = wf.claim_patients_per_gp_as_of(wf.load_gp(), wf.load_patients(), wf.load_published(), "fte", False, True,
                                          "current", "2015-09", "2022-12", cross_check=False)
     assert off.verdict.rule == "direction"
