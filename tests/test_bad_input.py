@@ -7,7 +7,11 @@ build), runs ``vertint book``, and checks that the build
   (a notebook that raises adds its traceback below that line),
 * leaves the last good site byte-identical (``_build/html``, ``claims.json``, the executed-notebook cache).
 
-Most refusals come before any kernel starts, so each case takes a second or two. To add a case, add a
+Most refusals come before any kernel starts. Those cases call the command line's entry point (the
+typer app behind ``vertint``) in this process, with stderr captured and its exit code read from
+``SystemExit``, which saves starting Python and importing the package for each; the cases in
+:data:`SUBPROCESS` (a data file, a parameter, a crashing notebook, a running build) run the
+installed ``vertint`` script in a subprocess, so that path stays covered. To add a case, add a
 row to CASES: an id, a setup (what to break; it must put things back), the arguments, and the
 expected message as a regular expression (``lit()`` for a literal one).
 """
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ContextManager
@@ -271,6 +277,34 @@ def _last_good(root: Path) -> dict:
     }
 
 
+#: cases run through the installed ``vertint`` script in a subprocess; the rest call the CLI in-process
+SUBPROCESS = {"data-hash-mismatch", "param-nan", "notebook-raises-mid-run", "concurrent-build"}
+
+
+def vertint_in_process(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """``vertint ARGS`` through the command line's entry point in this process (VERTINT_ROOT=root),
+    as a CompletedProcess: the exit code from SystemExit, stdout and stderr captured."""
+    from vertint.cli import app
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in ("VERTINT_ROOT", "COLUMNS")}
+    os.environ.update(VERTINT_ROOT=str(root), COLUMNS="200")
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                app(args=list(args), prog_name="vertint", standalone_mode=True)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(["vertint", *args], code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
 def site(book_copy):
     """The built copy and a fingerprint of its last good site, shared by every case."""
@@ -280,13 +314,15 @@ def site(book_copy):
 def test_catalogue_is_large_and_unique():
     ids = [c.id for c in CASES]
     assert len(ids) >= 20 and len(set(ids)) == len(ids)
+    assert SUBPROCESS <= set(ids)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_hostile_input_is_refused(site, case: Case):
     root, before = site
+    run = vertint if case.id in SUBPROCESS else vertint_in_process
     with case.setup(root):
-        proc = vertint(root, "book", *case.args)
+        proc = run(root, "book", *case.args)
     assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert errors, f"no 'error: ' line in stderr:\n{proc.stderr}"

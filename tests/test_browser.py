@@ -4,44 +4,12 @@ browser), served on 127.0.0.1 only. Each chart's SVG must have marks, no request
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import CHROMIUM, CHROMIUM_FLAGS, site_pages
 
-pytestmark = [pytest.mark.build, pytest.mark.browser]  # serves the book that book_copy builds
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def _need_browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Debian chromium is not installed (.ci/run installs it)")
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def served(book_copy):
-    _need_browser()
-    html = book_copy / "_build" / "html"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", html
-    server.shutdown()
+pytestmark = [pytest.mark.build, pytest.mark.browser]  # serves the book that book_copy builds (conftest's site)
 
 
 COUNT_MARKS = """
@@ -53,17 +21,17 @@ COUNT_MARKS = """
 """
 
 
-def test_every_page_draws_offline_without_errors(served, book_copy):
+def test_every_page_draws_offline_without_errors(site, book_copy):
     from playwright.sync_api import sync_playwright
 
-    base, html = served
-    pages = sorted(str(p.relative_to(html)) for p in html.rglob("*.html") if "_static" not in p.parts)
+    base, html = site
+    pages = site_pages(html)
     shots = book_copy / "_build" / "screenshots"
     shots.mkdir(exist_ok=True)
     problems: list[str] = []
     charts_seen = 0
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         for rel in pages:
             page = context.new_page()

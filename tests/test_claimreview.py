@@ -232,9 +232,9 @@ def test_a_bad_review_stops_the_build_naming_the_chapter(tmp_path, monkeypatch):
 def test_browser_draws_the_same_citation_as_python(tmp_path):
     import shutil
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from conftest import CHROMIUM, CHROMIUM_FLAGS, need_browser
+
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     records = [make_record("alpha-cost-fell", "partly supported", "very low",
@@ -248,7 +248,7 @@ def test_browser_draws_the_same_citation_as_python(tmp_path):
     (tmp_path / "index.html").write_text(page, encoding="utf-8")
     shutil.copy2(ROOT / "assets" / "ledger.js", tmp_path / "ledger.js")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         try:
             pg = browser.new_page()
             errors = []

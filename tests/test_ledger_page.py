@@ -274,13 +274,11 @@ def test_write_generated_stops_on_an_unknown_key_claim(tmp_path, records):
 # --------------------------------------------------------------------------- in the browser (no book build)
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
 @pytest.mark.browser
 def test_ledger_filters_counts_and_fits_a_phone(tmp_path, records):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from conftest import CHROMIUM, CHROMIUM_FLAGS, need_browser
+
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     many = records + [make_record(f"beta-extra-{i}", "supported", "not applicable", claim="word " * 40)
@@ -293,7 +291,7 @@ def test_ledger_filters_counts_and_fits_a_phone(tmp_path, records):
     for name in ("ledger.js", "ledger.css"):
         shutil.copy2(ROOT / "assets" / name, tmp_path / name)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         try:
             errors = []
             pg = browser.new_page(viewport={"width": 1280, "height": 900})

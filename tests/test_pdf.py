@@ -1,11 +1,13 @@
 """The whole-book PDF (``make pdf``, :mod:`vertint.pdf`).
 
-The quick tests stitch a small fake site and check the refusals. The slow ones print the book
-that ``book_copy`` built (in a copy of it, so the other build tests see the site as built) with
-headless Debian Chromium and read the PDF back with pypdf: a sensible page count, every figure's
-caption and every chart's own text in the PDF's text (vector, not pictures), no raster image, no
-chart drawn blank, the site linked to the PDF, two prints byte-identical, and a failed print
-leaving the previous PDF untouched."""
+The quick tests stitch a small fake site and check the refusals. The browser tests print with
+headless Debian Chromium and read the PDF back with pypdf. The small fake site, given the real
+chart runtime (the vega bundle and ``vertint-charts.js``) and a real chart, is printed to check
+that two prints of one site are byte-identical, that an up-to-date PDF is not reprinted and that a
+chart that fails leaves the previous PDF untouched (each a few seconds). The book that
+``book_copy`` built is printed once (in a copy of it, so the other build tests see the site as
+built): a sensible page count, every figure's caption and every chart's own text in the PDF's text
+(vector, not pictures), no raster image, no chart drawn blank, the site linked to the PDF."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import vertint
+from conftest import need_browser, vertint
 
 from vertint import pdf
 
@@ -132,16 +134,105 @@ def test_pages_workflow_prints_the_pdf_it_deploys():
     assert where["apt-get install"] < where["make pdf"] and where["make book"] < where["make pdf"] < where["upload-pages-artifact"]
 
 
+# --------------------------------------------------------------------------- a small site, printed
+
+
+@pytest.fixture(scope="module")
+def chart_runtime(tmp_path_factory) -> dict[str, bytes]:
+    """What the build puts in ``_static`` for charts: the vega bundle (made offline by vl-convert, as
+    the build makes it) and the chart registry; and the site's stylesheets."""
+    from vertint import charts, runner
+
+    cache = tmp_path_factory.mktemp("vega")
+    root = Path(__file__).resolve().parents[1]
+    return {"vega-bundle.js": runner.vega_bundle(cache).read_bytes(),
+            "vertint-charts.js": charts.runtime_js().encode("utf-8"),
+            "vertint.css": (root / "assets" / "vertint.css").read_bytes(),
+            "print.css": (root / "assets" / "print.css").read_bytes()}
+
+
+@pytest.fixture()
+def small_site(site, chart_runtime):
+    """The fake site made printable: a title, a build state, the chart runtime, and a real chart
+    (drawn the way the chapters draw theirs, through ``charts.embed_html`` and ``vertintCharts``)."""
+    import altair as alt
+    import pandas as pd
+
+    from vertint import charts
+
+    need_browser()
+    html = site / "_build" / "html"
+    static = html / "_static"
+    static.mkdir()
+    for name, content in chart_runtime.items():
+        (static / name).write_bytes(content)
+    import base64
+
+    (static / "x.png").write_bytes(base64.b64decode(  # b.html's picture (1 pixel): served, never a chart
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="))
+    (site / "_config.yml").write_text("title: The small book\nauthor: Tests\n", encoding="utf-8")
+    (site / "_build" / "state.json").write_text('{"site_hash": "small-site-1"}\n', encoding="utf-8")
+    data = pd.DataFrame({"year": [2019, 2020, 2021, 2022], "practices": [11, 14, 19, 23]})
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("year:O", title="Year of the takeover"), y=alt.Y("practices:Q", title="Practices run by trusts"))
+    figure = charts.embed_html(chart.to_dict(), "small_trend", "Practices run by trusts, by year.", data)
+    page = _page(f'<section id="summary"><h1>Chapter A</h1><p>Some text.</p><figure>{figure}'
+                 '<figcaption>Figure 1 Practices run by trusts</figcaption></figure></section>')
+    (html / "book" / "a.html").write_text(page, encoding="utf-8")
+    for f in (html / "book").glob("*.html"):  # every page loads the chart registry after the bundle, as the site's do
+        f.write_text(f.read_text(encoding="utf-8").replace(
+            '<script src="../_static/other.js"></script>', '<script src="../_static/vertint-charts.js"></script>'), encoding="utf-8")
+    return site
+
+
+@pytest.mark.browser
+def test_small_site_prints_its_chart_as_vector(small_site):
+    proc = vertint(small_site, "pdf", timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(small_site / "_build" / "pdf" / "book.pdf"))
+    whole = _flat(" ".join(p.extract_text() or "" for p in reader.pages))
+    assert reader.metadata.title == "The small book"
+    for text in ("Chapter A", "Figure 1 Practices run by trusts", "Year of the takeover", "Practices run by trusts"):
+        assert _flat(text) in whole, text
+    import json
+
+    charts = json.loads((small_site / "_build" / "pdf" / "state.json").read_text(encoding="utf-8"))["charts"]
+    assert [c["id"] for c in charts] == ["vertint-fig-small_trend"] and charts[0]["marks"] > 0
+
+
+@pytest.mark.browser
+def test_up_to_date_pdf_is_not_reprinted_and_reprint_is_byte_identical(small_site):
+    proc = vertint(small_site, "pdf", timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first = (small_site / "_build" / "pdf" / "book.pdf").read_bytes()
+    proc = vertint(small_site, "pdf", timeout=300)
+    assert proc.returncode == 0 and "Up to date" in proc.stderr, proc.stderr
+    proc = vertint(small_site, "pdf", "--force", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (small_site / "_build" / "pdf" / "book.pdf").read_bytes() == first, "two prints of one site differ"
+
+
+@pytest.mark.browser
+def test_a_chart_that_fails_leaves_the_previous_pdf(small_site):
+    proc = vertint(small_site, "pdf", timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    before = (small_site / "_build" / "pdf" / "book.pdf").read_bytes()
+    site_before = (small_site / "_build" / "html" / "book" / "intro.html").read_bytes()
+    page = small_site / "_build" / "html" / "book" / "a.html"
+    text = page.read_text(encoding="utf-8")
+    assert 'window.vertintCharts.add("' in text  # the mutation below must bite
+    page.write_text(text.replace('window.vertintCharts.add("', 'window.vertintCharts.add("broken-', 1), encoding="utf-8")
+    proc = vertint(small_site, "pdf", "--force", timeout=300)
+    assert proc.returncode == 1
+    assert "error:" in proc.stderr and ("chart" in proc.stderr or "Chromium" in proc.stderr), proc.stderr
+    assert (small_site / "_build" / "pdf" / "book.pdf").read_bytes() == before
+    assert (small_site / "_build" / "html" / "book" / "intro.html").read_bytes() == site_before
+    assert not list((small_site / "_build" / "pdf").glob("*.tmp"))
+
+
 # --------------------------------------------------------------------------- slow: print the book
-
-
-def _need_browser():
-    import os
-
-    if not Path(pdf.CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Debian chromium is not installed (.ci/run installs it)")
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
 
 
 def _flat(text: str) -> str:
@@ -152,7 +243,7 @@ def _flat(text: str) -> str:
 @pytest.fixture(scope="module")
 def printed(book_copy, tmp_path_factory):
     """A copy of the built book, printed once with ``vertint pdf`` (timed)."""
-    _need_browser()
+    need_browser()
     root = tmp_path_factory.mktemp("pdf") / "repo"
     shutil.copytree(book_copy, root, symlinks=True, ignore=shutil.ignore_patterns("cache", ".work"))
     started = time.monotonic()
@@ -271,36 +362,6 @@ def test_site_links_to_the_pdf(printed):
     for page in ("book/intro.html", "notebooks/workforce.html", "book/reproduce.html"):
         text = (html / page).read_text(encoding="utf-8")
         assert text.count('href="../book.pdf"') == 1, page
-
-
-@pytest.mark.build
-@pytest.mark.browser
-def test_up_to_date_pdf_is_not_reprinted_and_reprint_is_byte_identical(printed):
-    root, *_ = printed
-    first = (root / "_build" / "pdf" / "book.pdf").read_bytes()
-    proc = vertint(root, "pdf", timeout=300)
-    assert proc.returncode == 0 and "Up to date" in proc.stderr, proc.stderr
-    proc = vertint(root, "pdf", "--force", timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    assert (root / "_build" / "pdf" / "book.pdf").read_bytes() == first, "two prints of one site differ"
-
-
-@pytest.mark.build
-@pytest.mark.browser
-def test_a_chart_that_fails_leaves_the_previous_pdf(printed, tmp_path):
-    src, *_ = printed
-    root = tmp_path / "repo"
-    shutil.copytree(src, root, symlinks=True)
-    before = (root / "_build" / "pdf" / "book.pdf").read_bytes()
-    page = root / "_build" / "html" / "notebooks" / "rwt.html"
-    text = page.read_text(encoding="utf-8")
-    assert 'window.vertintCharts.add("' in text  # the mutation below must bite
-    page.write_text(text.replace('window.vertintCharts.add("', 'window.vertintCharts.add("broken-', 1), encoding="utf-8")
-    proc = vertint(root, "pdf", "--force", timeout=900)
-    assert proc.returncode == 1
-    assert "error:" in proc.stderr and ("chart" in proc.stderr or "Chromium" in proc.stderr), proc.stderr
-    assert (root / "_build" / "pdf" / "book.pdf").read_bytes() == before
-    assert not list((root / "_build" / "pdf").glob("*.tmp"))
 
 
 def test_struct_ids_are_renumbered_in_order_keeping_their_length():

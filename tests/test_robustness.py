@@ -173,28 +173,45 @@ def test_annotate_marks_claims_without_a_grid():
 # --------------------------------------------------------------------------- the real grid
 
 
-def test_local_executor_gives_the_serial_result(tmp_path, monkeypatch):
+class _Counting(rb.SerialExecutor):
+    """One process, counting the batches it is asked to compute."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def map(self, fn, items):
+        self.calls.append(len(items))
+        return super().map(fn, items)
+
+
+@pytest.fixture(scope="module")
+def serial_grid(tmp_path_factory):
+    """The workforce grid computed once in one process (cache bypassed), into a cache folder of its
+    own; shared by the executor and cache tests below: (grid, cache folder, batches computed)."""
+    cache = tmp_path_factory.mktemp("grid")
+    counting = _Counting()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rb, "cache_dir", lambda root=None: cache)
+        grid = rb.compute(["workforce"], executor=counting, force=True)["workforce"]
+    return grid, cache, counting.calls
+
+
+def test_local_executor_gives_the_serial_result(serial_grid, tmp_path, monkeypatch):
     """Two worker processes and one process agree, spec by spec (workforce grid, cache bypassed)."""
-    monkeypatch.setattr(rb, "cache_dir", lambda root=None: tmp_path / "a")
-    serial = rb.compute(["workforce"], executor=rb.SerialExecutor(), force=True)["workforce"]
+    serial, _, _ = serial_grid
     monkeypatch.setattr(rb, "cache_dir", lambda root=None: tmp_path / "b")
     parallel = rb.compute(["workforce"], executor=rb.LocalExecutor(2), force=True)["workforce"]
     assert serial == parallel
     assert list((tmp_path / "b").glob("workforce-*.json"))
 
 
-def test_grid_is_cached_by_content_hash(tmp_path, monkeypatch):
-    monkeypatch.setattr(rb, "cache_dir", lambda root=None: tmp_path)
-    calls = []
-
-    class Counting(rb.SerialExecutor):
-        def map(self, fn, items):
-            calls.append(len(items))
-            return super().map(fn, items)
-
-    first = rb.compute(["workforce"], executor=Counting())
-    second = rb.compute(["workforce"], executor=Counting())
-    assert len(calls) == 1 and first == second
+def test_grid_is_cached_by_content_hash(serial_grid, monkeypatch):
+    first, cache, calls = serial_grid
+    assert len(calls) == 1 and list(cache.glob("workforce-*.json"))  # computed once, and written
+    monkeypatch.setattr(rb, "cache_dir", lambda root=None: cache)
+    counting = _Counting()
+    second = rb.compute(["workforce"], executor=counting)
+    assert counting.calls == [] and second["workforce"] == first
 
 
 def test_a_failing_spec_function_is_named_with_its_specification(monkeypatch):
