@@ -149,7 +149,7 @@ def test_readmission_range_from_english_shares_and_portugal(est, rep, base):
     # 13.8% in 2017/18) times the admission baseline's rounding range; no "every admission a readmission" end
     assert (rep["england_readmission_share_2013_14"], rep["england_readmission_share_2017_18"]) == (12.5, 13.8)
     b = adm.readmission_bound(est, rep, base).set_index("end")
-    small, large = b.loc["smallest effect"], b.loc["largest effect"]
+    small, large = b.loc["higher national share"], b.loc["lower national share"]
     assert small["baseline_readmissions"] == pytest.approx(0.138 * 0.115 / 0.125)
     assert large["baseline_readmissions"] == pytest.approx(0.125 * 0.105 / 0.135)
     assert small["ratio"] == pytest.approx(1 - 0.021 / (0.138 * 0.92))  # 0.835
@@ -171,7 +171,7 @@ def test_readmission_range_from_english_shares_and_portugal(est, rep, base):
     # the claim is reported speech: Yu et al.'s Portugal passage was not read, so the verdict is given without data
     value, claim = adm.portugal_claim(est, rep, base)
     assert claim.label == verdicts.NOT_REPRODUCIBLE and claim.rule == "not_reproducible" and "not read" in claim.reason
-    assert value == f"{large['ratio']:.3f} to {small['ratio']:.3f}"
+    assert value == "not available"  # nothing reproduced: the substance is context, not the claim's value
 
 
 def test_design_analysis_anchored_on_the_national_estimate(yu, base, est):
@@ -382,9 +382,16 @@ def test_p_check_table_shows_censored_p_values_and_flags_them(est):
     se = (math.log(0.99) - math.log(0.96)) / (2 * 1.959964)
     p = math.erfc(abs(math.log(0.98)) / se / math.sqrt(2))
     assert p == pytest.approx(0.0101, abs=0.0001) and ae["p implied by interval"] == f"{p:#.2g}"
-    assert ae["agrees with the interval?"].startswith("no") and "extreme of their rounding" in ae["agrees with the interval?"]
+    assert ae["agrees with the interval?"].startswith("no") and "only in part of the figures' rounding" in ae["agrees with the interval?"]
     # at the extreme of rounding (estimate 0.975, interval 0.965 to 0.985) p falls below the bound
     assert adm.best_case_p(adm.row(est, "saunders2024", "ed_attendances")) < 0.0001
+    # |z| over the rounding box, by hand: nearest no effect 0.985 in 0.955-0.995; farthest 0.975 in 0.965-0.985
+    z_lo = abs(math.log(0.985)) / ((math.log(0.995) - math.log(0.955)) / (2 * 1.959964))
+    z_hi = abs(math.log(0.975)) / ((math.log(0.985) - math.log(0.965)) / (2 * 1.959964))
+    assert adm.z_rounding_range(adm.row(est, "saunders2024", "ed_attendances")) == pytest.approx((z_lo, z_hi), rel=1e-5)
+    # the national emergency-admission p (0.0062, |z| 2.74) lies inside what its rounded figures allow
+    # (IRR 0.97, 0.95 to 0.99): consistent within rounding, not an inconsistency
+    assert t.loc["emergency (unplanned) admissions"].set_index("study").loc["Saunders et al. 2024", "agrees with the interval?"].startswith("within rounding")
     yu_rows = t[t["study"] == "Yu et al. 2020"]
     assert list(yu_rows["agrees with the interval?"]) == ["yes", "yes"]
     assert t[t["study"] == "Lopes et al. 2017"].iloc[0]["agrees with the interval?"] == "no p reported"

@@ -115,19 +115,22 @@ def test_sc_check_with_the_synthdid_transcription():
 
 def test_placebo_choices_are_specifications_not_statistics():
     # the grid varies how the synthetic controls are specified, never the statistic the claim states
-    assert set(choices()["admissions-prop99-placebo"].default) == {"covariates", "california_in_pools"}
     assert run("admissions-prop99-placebo")["value"] == round(1 / 39, 3)
 
 
-def test_placebo_outcome_only_sensitivity():
+def test_placebo_v_starts_is_the_only_other_choice_and_keeps_the_rank():
     from vertint import prop99
 
-    table = prop99.placebo_in_space()  # the outcome-only fits; the rank is worked out here from the table
+    assert set(choices()["admissions-prop99-placebo"].default) == {"v_starts", "california_in_pools"}
+    table = prop99.placebo_in_space_covariates(v_starts=3)
     ca = table[table["state"] == "California"].iloc[0]
     rank = int((table["ratio"] >= ca["ratio"]).sum())
-    assert rank > 1
-    got = run("admissions-prop99-placebo", covariates="outcome")
-    assert got["value"] == round(rank / len(table), 3) and got["verdict"] == verdicts.NOT_SUPPORTED
+    one = prop99.placebo_in_space_covariates().set_index("state")["mspe_pre"]
+    # more starts never fit worse: V's loss is over the same years as the pre-period MSPE
+    assert (table.set_index("state")["mspe_pre"] <= one.reindex(table["state"]).to_numpy() + 1e-9).all()
+    got = run("admissions-prop99-placebo", v_starts=3)
+    assert got["value"] == round(rank / 39, 3)
+    assert got["verdict"] == (verdicts.SUPPORTED if rank == 1 else verdicts.NOT_SUPPORTED)
 
 
 def test_placebo_with_california_in_the_donor_pools():

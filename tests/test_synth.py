@@ -300,7 +300,9 @@ def test_sensitivity_table(chapter):
     assert sens["power_press"].iloc[0] == sc.loc[("as designed", 0.13), "rejection"]
     shown = synth.sensitivity_display(sens)
     assert list(shown.columns) == ["result", "persistence 0.8 (assumed)", "persistence 0.5", "persistence 0.95", "1.5× the standard error"]
-    assert shown.set_index("result").loc["power, press release's reduction"].iloc[-1] == f"{100 * sens['power_press'].iloc[-1]:.0f}%"
+    p, n = sens["power_press"].iloc[-1], sens["n_sims"].iloc[-1]
+    mc = 100 * (p * (1 - p) / n) ** 0.5  # binomial Monte Carlo standard error, in points
+    assert shown.set_index("result").loc["power, press release's reduction (± MC SE)"].iloc[-1] == f"{100 * p:.0f}% (± {mc:.1f})"
     words = synth.sensitivity_summary(sens)
     assert set(words) == {"power_press", "power_press_se", "selection_bias"}
     assert words["power_press_se"] == f"{100 * sens['power_press'].iloc[-1]:.0f}%"

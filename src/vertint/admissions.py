@@ -141,21 +141,39 @@ def _censored_bound(text) -> float | None:
     return float(text.strip().lstrip("<>"))
 
 
+def z_rounding_range(r: pd.Series) -> tuple[float, float]:
+    """The range of |z| the published estimate and interval allow once their rounding is carried:
+    each of the three figures moved by up to half its last published digit (normal, log scale for
+    ratios). The low end has the estimate nearest no effect and the interval widest; the high end the
+    estimate farthest from no effect and the interval narrowest (infinite if the rounding allows a
+    zero-width interval)."""
+    log = r["measure"] != "rate_difference"
+    figs = [float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])]
+    units = [published_unit(x) for x in figs]
+    # each figure moves by half its own last digit; a figure whose trailing zeros a number drops
+    # (1.00 stored as 1.0) takes the coarsest digit of the other two instead
+    h_e, h_lo, h_hi = (min(u, max(units[:i] + units[i + 1:])) / 2 for i, u in enumerate(units))
+    null = 1.0 if log else 0.0
+    sign = -1.0 if figs[0] < null else 1.0
+
+    def z(e: float, lo: float, hi: float) -> float:
+        if not lo < hi:
+            return math.inf
+        return abs(math.log(e) if log else e) / se_from_ci(lo, hi, log=log)
+
+    near = figs[0] - sign * h_e
+    if (near - null) * (figs[0] - null) <= 0:  # rounding reaches no effect
+        near = null
+    return (z(near, figs[1] - h_lo, figs[2] + h_hi),
+            z(figs[0] + sign * h_e, figs[1] + h_lo, figs[2] - h_hi))
+
+
 def best_case_p(r: pd.Series) -> float:
     """The smallest p-value the published estimate and interval allow once their rounding is
-    carried: each of the three figures moved by up to half its last published digit, the estimate
-    as far from no effect and the interval as narrow as the rounding permits (normal, log scale for
-    ratios). What a reported p-value would have to be at least, for it to agree with the interval."""
-    log = r["measure"] != "rate_difference"
-    unit = max(published_unit(r["estimate"]), published_unit(r["ci_low"]), published_unit(r["ci_high"]))
-    h = unit / 2
-    null = 1.0 if log else 0.0
-    e = r["estimate"] + (-h if r["estimate"] < null else h)
-    lo, hi = r["ci_low"] + h, r["ci_high"] - h
-    if not lo < hi:
-        return 0.0
-    se = se_from_ci(lo, hi, log=log)
-    return p_from_estimate(e, se, log=log)
+    carried (the high end of :func:`z_rounding_range`): what a reported p-value would have to be at
+    least, for it to agree with the interval."""
+    z_hi = z_rounding_range(r)[1]
+    return 0.0 if math.isinf(z_hi) else float(2 * stats.norm.sf(z_hi))
 
 
 def p_check_table(est: pd.DataFrame) -> pd.DataFrame:
@@ -186,13 +204,19 @@ def p_check_table(est: pd.DataFrame) -> pd.DataFrame:
                          "p reported": "NOT FOUND", "p implied by interval": f"{p_imp:#.2g}", "|z| reported": "",
                          "|z| implied": round(z_imp, 2), "agrees with the interval?": "no p reported"})
             continue
+        z_lo, z_hi = z_rounding_range(r)
+        z_need = z_from_p(target)
+        span = f"|z| {z_lo:.2f} to {z_hi:.2f} within the figures' rounding"
         if ok:
             agrees = "yes"
+        elif bound is None and z_lo <= z_need <= z_hi:
+            agrees = f"within rounding: the published figures are rounded ({span})"
+        elif bound is not None and z_hi > z_need:
+            agrees = (f"no at the published figures (the interval implies p = {p_imp:#.2g}); only in part of the "
+                      f"figures' rounding ({span}; the report needs more than {z_need:.2f})")
         else:
-            best = best_case_p(r)
-            agrees = (f"no at the published figures (the interval implies p = {p_imp:#.2g}); " +
-                      ("reconcilable only at the extreme of their rounding" if best <= target
-                       else f"not even at the extreme of their rounding (p at least {best:#.2g})"))
+            agrees = (f"no, not even within the figures' rounding ({span}; the report implies {z_need:.2f}; "
+                      f"p at least {best_case_p(r):#.2g})")
         rows.append({
             "study": r["study"], "outcome": OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
             "estimate": r["estimate"], "interval": f"{r['ci_low']:g} to {r['ci_high']:g}",
@@ -244,8 +268,8 @@ def readmission_bound(est: pd.DataFrame, rep: dict, base: dict) -> pd.DataFrame:
     the smaller and larger of the published English 30-day emergency readmission shares
     (:func:`readmission_shares`) times the bottom and top of the admission baseline's rounding range:
 
-    - the larger share at the top of the admission range: the smallest relative effect;
-    - the smaller share at the bottom of the admission range: the largest relative effect.
+    - the higher national year's share at the top of the admission range (the smaller relative effect);
+    - the lower national year's share at the bottom of the admission range (the larger relative effect).
 
     Each end gives the ratio per registered patient (Yu's denominator) and, dividing by the
     admissions ratio at the same baseline, per admission (Lopes's denominator; standard errors
@@ -255,8 +279,8 @@ def readmission_bound(est: pd.DataFrame, rep: dict, base: dict) -> pd.DataFrame:
     a, r = row(est, "yu2020", "emergency_admissions"), row(est, "yu2020", "readmissions")
     sh = readmission_shares(rep)
     rows = []
-    for end, b_adm, share, key in (("smallest effect", base["high"], sh["high"], sh["high_key"]),
-                                   ("largest effect", base["low"], sh["low"], sh["low_key"])):
+    for end, b_adm, share, key in (("higher national share", base["high"], sh["high"], sh["high_key"]),
+                                   ("lower national share", base["low"], sh["low"], sh["low_key"])):
         b_rea = share * b_adm
         conv_r = meta.rate_difference_as_ratio(r["estimate"], r["ci_low"], r["ci_high"], b_rea, b_rea)
         conv_a = meta.rate_difference_as_ratio(a["estimate"], a["ci_low"], a["ci_high"], b_adm, b_adm)
@@ -265,7 +289,7 @@ def readmission_bound(est: pd.DataFrame, rep: dict, base: dict) -> pd.DataFrame:
         per_adm = meta.ratio_of_ratios(rr, max(rr_lo, 1e-9), rr_hi, ra, ra_lo, ra_hi)
         year = key.rsplit("_", 2)
         why = (f"share of admissions followed by an emergency readmission as in England in {year[1]}/{year[2]} ({100 * share:g}%), "
-               f"admission baseline at the {'top' if end == 'smallest effect' else 'bottom'} of its range")
+               f"admission baseline at the {'top' if end == 'higher national share' else 'bottom'} of its range")
         rows.append({"end": end, "assumption": why, "readmission_share": share, "baseline_admissions": b_adm,
                      "baseline_readmissions": b_rea, "ratio": rr, "ci_low": rr_lo, "ci_high": rr_hi,
                      "admissions_ratio": ra, "per_admission": per_adm["ratio"], "per_admission_low": per_adm["ci_low"],
@@ -305,7 +329,7 @@ def common_scale(est: pd.DataFrame, base: dict) -> pd.DataFrame:
                    f"for the rounding of both figures (baseline {base['low']:.3f} to {base['high']:.3f} per 100 per month)")
         else:
             rec.update(ratio=np.nan, ci_low=np.nan, ci_high=np.nan, log_ratio=np.nan, se=np.nan,
-                       conversion="no single ratio (readmission baseline NOT FOUND): bounded, not pooled")
+                       conversion="no single ratio (readmission baseline NOT FOUND): over an assumed range, not pooled")
             rows.append(rec)
             continue
         rec.update(ratio=float(ratio), ci_low=float(lo), ci_high=float(hi), log_ratio=math.log(ratio),
@@ -631,19 +655,20 @@ PORTUGAL_DENOMINATORS = {"both": None, "per_patient": "per registered patient", 
 PORTUGAL_UNREAD = ("the claim reports what Yu et al. say in their discussion; the public pages this book could read hold "
                    "their abstract and the summary and strengths-and-limitations parts of the discussion, which do not "
                    "mention Portugal, so whether the authors note the similarity (and so whether the long read reports "
-                   "them faithfully) cannot be checked; the paper's full discussion was not read")
+                   "them faithfully) cannot be checked; the paper's full discussion (Br J Gen Pract 2020;70(699):e705, "
+                   "open access) was not read, so the verdict is provisional and is redone once it is")
 
 
 def portugal_claim(est: pd.DataFrame, rep: dict, base: dict) -> tuple[str, Verdict]:
     """The claim 'the authors note the similarity with Portugal' as the chapter emits it: a claim
     about what Yu et al. wrote, whose passage could not be read, so the rubric's verdict without data
-    (``not_reproducible``, with the reason). The reproduced value is the assumed range of
-    Wolverhampton's readmission ratio per registered patient (the substance, shown in the text)."""
+    (``not_reproducible``, with the reason). Nothing is reproduced, so the value is "not available";
+    the substance (Wolverhampton's readmission ratio over the assumed range of its baseline, from
+    :func:`readmission_bound`) is context for the text and the record's caveat, not the claim's value."""
+    from .nb import NA
     from .verdicts import not_reproducible
 
-    bound = readmission_bound(est, rep, base)
-    lo, hi = float(bound["ratio"].min()), float(bound["ratio"].max())
-    return f"{lo:.3f} to {hi:.3f}", not_reproducible(PORTUGAL_UNREAD)
+    return NA, not_reproducible(PORTUGAL_UNREAD)
 
 
 #: the figures the avoided events can be re-derived from

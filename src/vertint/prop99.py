@@ -120,12 +120,14 @@ def placebo_rank(table: pd.DataFrame, statistic: str = "ratio", treated: str = "
     return {"statistic": statistic, "rank": rank, "n": kept, "p": rank / kept}
 
 
-def placebo_verdict(published_rank: float, rank: int, covariates: str = "abadie", california_in_pools: bool = False):
+def placebo_verdict(published_rank: float, rank: int, covariates: str = "abadie", california_in_pools: bool = False,
+                    v_starts: int = 1):
     """The rubric's ``equals`` rule on California's rank by post/pre MSPE ratio (the placebo claim's
     verdict), the reason naming the specification that produced the reproduced rank."""
     from . import verdicts
 
-    what = (f"California's rank by post/pre MSPE ratio ({PLACEBO_COVARIATES[covariates]}; California "
+    starts = "" if v_starts == 1 or covariates != "abadie" else f", best of {v_starts} starts of the V search"
+    what = (f"California's rank by post/pre MSPE ratio ({PLACEBO_COVARIATES[covariates]}{starts}; California "
             f"{'in' if california_in_pools else 'out of'} the placebos' donor pools)")
     return verdicts.relabel(verdicts.equals(float(published_rank), float(rank)), what)
 
@@ -196,11 +198,16 @@ def simplex_lsq(A: np.ndarray, b: np.ndarray, penalty: float = 1e3) -> np.ndarra
     return w / w.sum()
 
 
-def synth_covariates(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, maxiter: int = 1000) -> dict:
+def synth_covariates(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, maxiter: int = 1000,
+                     v_starts: int = 1, seed: int = 1989) -> dict:
     """Abadie et al.'s synthetic control: predictors ``X1`` (k,) and ``X0`` (k, J) are scaled by each
     predictor's standard deviation over the treated and donor units (as pysyncon and Synth do); W
     minimises the V-weighted predictor distance on the simplex; V (diagonal, summing to one)
-    minimises the MSPE of the outcomes ``Z1`` (T,) and ``Z0`` (T, J) over the fitting years."""
+    minimises the MSPE of the outcomes ``Z1`` (T,) and ``Z0`` (T, J) over the fitting years.
+
+    Nelder-Mead starts from equal weights; with ``v_starts`` > 1 it also starts from ``v_starts - 1``
+    random points of the simplex (seeded) and keeps the V with the smallest loss, since one start can
+    stop at a local optimum."""
     from scipy.optimize import minimize
 
     sd = np.concatenate([X0, X1[:, None]], axis=1).std(axis=1, ddof=1)
@@ -215,17 +222,23 @@ def synth_covariates(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndar
         return float(np.mean((Z1 - Z0 @ weights(x)[1]) ** 2))
 
     k = len(X1)
-    res = minimize(loss, np.full(k, 1.0 / k), method="Nelder-Mead", options={"maxiter": maxiter})
-    v, w = weights(res.x)
-    return {"v": v, "w": w, "loss_v": loss(res.x)}
+    if v_starts < 1:
+        raise ValueError(f"v_starts must be at least 1, got {v_starts}")
+    rng = np.random.default_rng(seed)
+    starts = [np.full(k, 1.0 / k)] + [rng.dirichlet(np.ones(k)) for _ in range(v_starts - 1)]
+    fits = [minimize(loss, x0, method="Nelder-Mead", options={"maxiter": maxiter}) for x0 in starts]
+    best = min(fits, key=lambda r: loss(r.x))  # the first of equal losses: equal weights win ties
+    v, w = weights(best.x)
+    return {"v": v, "w": w, "loss_v": loss(best.x)}
 
 
 def placebo_in_space_covariates(cov: pd.DataFrame | None = None, treated: str = "California",
-                                california_in_pools: bool = False, spec=ADH_PREDICTORS) -> pd.DataFrame:
+                                california_in_pools: bool = False, spec=ADH_PREDICTORS, v_starts: int = 1) -> pd.DataFrame:
     """:func:`placebo_in_space` with Abadie et al.'s specification: each of the 39 states in turn
     gets :func:`synth_covariates` from the other 38 (the placebos without California unless
     ``california_in_pools``); MSPEs over 1970-1988 and 1989-2000. Same columns as the outcome-only
-    table; ``attrs`` holds the treated state's V (``"v"``) and W (``"w"``)."""
+    table; ``attrs`` holds the treated state's V (``"v"``) and W (``"w"``). ``v_starts``: starts of
+    the V search per state (:func:`synth_covariates`)."""
     cov = covariate_panel() if cov is None else cov
     X = predictor_matrix(cov, spec)
     Y = cov.pivot(index="year", columns="state", values="cigsale").astype(float)
@@ -237,7 +250,8 @@ def placebo_in_space_covariates(cov: pd.DataFrame | None = None, treated: str = 
     rows, attrs = [], {}
     for s in states:
         donors = [d for d in states if d != s and (s == treated or california_in_pools or d != treated)]
-        r = synth_covariates(X[s].to_numpy(), X[donors].to_numpy(), Y.loc[fit, s].to_numpy(), Y.loc[fit, donors].to_numpy())
+        r = synth_covariates(X[s].to_numpy(), X[donors].to_numpy(), Y.loc[fit, s].to_numpy(), Y.loc[fit, donors].to_numpy(),
+                             v_starts=v_starts)
         gap = Y[s].to_numpy() - Y[donors].to_numpy() @ r["w"]
         rows.append({"state": s, "treated": s == treated, "mspe_pre": float(np.mean(gap[:T0] ** 2)),
                      "mspe_post": float(np.mean(gap[T0:] ** 2)), "gap_post": float(gap[T0:].mean()),
@@ -255,10 +269,11 @@ def placebo_in_space_covariates(cov: pd.DataFrame | None = None, treated: str = 
     return out
 
 
-def placebo_table(covariates: str = "abadie", california_in_pools: bool = False) -> pd.DataFrame:
-    """The placebo-in-space table under one specification (:data:`PLACEBO_COVARIATES`)."""
+def placebo_table(covariates: str = "abadie", california_in_pools: bool = False, v_starts: int = 1) -> pd.DataFrame:
+    """The placebo-in-space table under one specification (:data:`PLACEBO_COVARIATES`; ``v_starts``
+    applies to Abadie et al.'s specification only)."""
     if covariates == "abadie":
-        return placebo_in_space_covariates(california_in_pools=california_in_pools)
+        return placebo_in_space_covariates(california_in_pools=california_in_pools, v_starts=v_starts)
     if covariates == "outcome":
         return placebo_in_space(california_in_pools=california_in_pools)
     raise ValueError(f"covariates must be one of {tuple(PLACEBO_COVARIATES)}, got {covariates!r}")

@@ -750,16 +750,21 @@ def _sensitivity_result(base, settings, runs, national, press, assume) -> pd.Dat
 
 def sensitivity_display(sens: pd.DataFrame) -> pd.DataFrame:
     """The sensitivity table as the page shows it: one column per setting (narrow enough for a phone),
-    one row per result (per 100 patients per month; power in %)."""
+    one row per result (per 100 patients per month; power in %, with its Monte Carlo standard error
+    in points, so that differences smaller than about two of them read as noise)."""
+    def power(p: float, n: int) -> str:
+        return f"{100 * p:.0f}% (± {100 * np.sqrt(p * (1 - p) / n):.1f})"
+
     cols = {}
     for i, (r, f) in enumerate(zip(sens["rho"], sens["se_factor"])):
         x = sens.iloc[i]
         first = " (assumed)" if i == 0 else ""  # the first row is the default run
         label = f"persistence {r:g}{first}" if np.isclose(f, 1.0) else f"{f:g}× the standard error"
-        cols[label] = [f"{x['noise_sd']:.3f}", f"{100 * x['power_national']:.0f}%", f"{100 * x['power_press']:.0f}%",
+        n = int(x["n_sims"])
+        cols[label] = [f"{x['noise_sd']:.3f}", power(x["power_national"], n), power(x["power_press"], n),
                                x["mde"], f"{x['selection_bias']:+.3f}", f"{x['staggered_bias']:+.3f}",
                                f"{x['spill_bias']:+.3f}", f"{100 * x['spill_coverage']:.0f}%"]
-    rows = ["noise sd (log scale)", "power, national reduction", "power, press release's reduction",
+    rows = ["noise sd (log scale)", "power, national reduction (± MC SE)", "power, press release's reduction (± MC SE)",
             "80% power from", "bias, bad spell, no effect", "bias, staggered starts", "bias, spill-over",
             "coverage, spill-over"]
     return pd.DataFrame({"result": rows, **cols})
