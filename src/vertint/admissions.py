@@ -655,8 +655,8 @@ PORTUGAL_DENOMINATORS = {"both": None, "per_patient": "per registered patient", 
 PORTUGAL_UNREAD = ("the claim reports what Yu et al. say in their discussion; the public pages this book could read hold "
                    "their abstract and the summary and strengths-and-limitations parts of the discussion, which do not "
                    "mention Portugal, so whether the authors note the similarity (and so whether the long read reports "
-                   "them faithfully) cannot be checked; the paper's full discussion (Br J Gen Pract 2020;70(699):e705, "
-                   "open access) was not read, so the verdict is provisional and is redone once it is")
+                   "them faithfully) cannot be checked; the paper's full discussion (open access in the British Journal "
+                   "of General Practice) was not read, so the verdict is provisional and is redone once it is")
 
 
 def portugal_claim(est: pd.DataFrame, rep: dict, base: dict) -> tuple[str, Verdict]:
