@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from functools import cached_property
 
+import pytest
+
 from vertint import claims, paths, robustness, verdicts
 
 
@@ -49,3 +51,26 @@ class ChapterGrid:
     def check_default(self, cid: str) -> None:
         got, want = self.run(cid), self.lock[cid]
         assert (got["verdict"], got["value"]) == (want["verdict"], want["reproduced"]), (cid, got)
+
+    def check_notes(self) -> None:
+        """A claim declared without choices says why (its ``note``)."""
+        silent = [cid for cid, cc in self.declared.items() if not cc.choices and not cc.note]
+        assert not silent, f"claims declared without choices and without a note: {silent}"
+
+    def standard_tests(self):
+        """The three checks every chapter's grid must pass, as test functions for the chapter's test
+        module to bind: ``test_a, test_b, test_c = G.standard_tests()`` (made fresh per chapter, so
+        the parametrisation over its claims belongs to that module alone)."""
+
+        def test_grid_covers_every_data_decided_claim():
+            self.check_covers()
+
+        @pytest.mark.parametrize("cid", self.decided())
+        def test_default_specification_reproduces_the_lock(cid):
+            self.check_default(cid)
+
+        def test_claims_without_choices_say_why():
+            self.check_notes()
+
+        return (test_grid_covers_every_data_decided_claim, test_default_specification_reproduces_the_lock,
+                test_claims_without_choices_say_why)

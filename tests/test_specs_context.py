@@ -18,33 +18,12 @@ G = ChapterGrid(CHAPTER)
 run = G.run
 
 
-@pytest.fixture(scope="module")
-def declared():
-    return G.declared
+(test_grid_covers_every_data_decided_claim, test_default_specification_reproduces_the_lock,
+ test_claims_without_choices_say_why) = G.standard_tests()
 
 
-@pytest.fixture(scope="module")
-def lock():
-    return G.lock
-
-
-def test_grid_covers_every_data_decided_claim():
-    G.check_covers()
-
-
-@pytest.mark.parametrize("cid", G.decided())
-def test_default_specification_reproduces_the_lock(cid):
-    G.check_default(cid)
-
-
-def test_claims_without_choices_say_why(declared):
-    for cid, cc in declared.items():
-        if not cc.choices:
-            assert cc.note, cid
-
-
-def test_strong_kinds_default_is_the_rubrics_list(declared):
-    c = {x.name: x for x in declared["context-pulse-dhsc-visit"].choices}["strong_kinds"]
+def test_strong_kinds_default_is_the_rubrics_list():
+    c = {x.name: x for x in G.declared["context-pulse-dhsc-visit"].choices}["strong_kinds"]
     assert [k.strip() for k in c.default.split(",")] == list(rubric.param("dated_event", "strong_kinds"))
 
 
@@ -57,7 +36,7 @@ def _trust_pcn_practices(year: str) -> int:
 
 
 @pytest.mark.parametrize("cid", ["context-rwt-eight-practices", "context-rwt-nine-practices"])
-def test_rwt_counts_against_the_official_count(cid, declared):
+def test_rwt_counts_against_the_official_count(cid):
     # the 2023 long read could see up to Dec 2022, the 2022 article up to Mar 2022: both see the
     # 2021-22 payments year (dated March 2022) as the latest official count on or before the claim
     got = run(cid, reference="nhs_payments")
@@ -74,7 +53,7 @@ def test_official_counts_by_year():
     assert "nhs_payments" in context.count_sources(context.sites())
 
 
-def test_visit_dated_by_its_report_with_press_accepted(declared):
+def test_visit_dated_by_its_report_with_press_accepted():
     # first reported in 2022 (Pulse, March 2022), the year before the 2023 claim; press only
     got = run("context-pulse-dhsc-visit", dated_by="first_report", strong_kinds="peer-reviewed, official, press")
     assert got["verdict"] == verdicts.SUPPORTED and got["value"] == "2022"
@@ -82,24 +61,24 @@ def test_visit_dated_by_its_report_with_press_accepted(declared):
     assert run("context-pulse-dhsc-visit", dated_by="first_report")["verdict"] == verdicts.PARTLY
 
 
-def test_symphony_contracts(declared):
+def test_symphony_contracts():
     got = run("context-symphony-practices", measure="contracts")
     assert got["value"] == "16; 117,000" and got["verdict"] == verdicts.SUPPORTED
 
 
-def test_swindon_whole_months(declared):
+def test_swindon_whole_months():
     # November 2019 to January 2023 is 38 calendar months; at least 37 whole months, still more than 36
     got = run("context-swindon-handback", months="whole")
     assert got["value"] == "2; 37" and got["verdict"] == verdicts.SUPPORTED
 
 
-def test_named_places_with_strong_sources_only(declared):
+def test_named_places_with_strong_sources_only():
     # only Wolverhampton has a peer-reviewed (or official) source running practices (Yu et al. 2020)
     got = run("context-hf-uk-range-of-models", evidence="strong")
     assert got["value"] == 1 and got["verdict"] == verdicts.PARTLY
 
 
-def test_wales_wider_band_and_share_basis(declared):
+def test_wales_wider_band_and_share_basis():
     # 151,431 / 17,104 - 1 = 785.4%, 11.3% below 885: not within 10%, within 15%
     assert run("context-wales-885", partly_multiple=3.0)["verdict"] == verdicts.PARTLY
     got = run("context-wales-885", basis="share")
@@ -107,12 +86,12 @@ def test_wales_wider_band_and_share_basis(declared):
     assert got["verdict"] == verdicts.NOT_SUPPORTED
 
 
-def test_trusts_read_as_practices(declared):
+def test_trusts_read_as_practices():
     got = run("context-hf-trusts-greater-role", measure="practices")
     assert got["value"] == "0 → 85" and got["verdict"] == verdicts.SUPPORTED
 
 
-def test_usually_separate_strictest(declared):
+def test_usually_separate_strictest():
     pay = pd.read_csv(paths.root() / "data" / "practice_payments.csv", dtype={"close_date": str})
     p = pay[pay["year"] == "2020-21"]
     open_ = ((p["registered_patients"] > 0) & ~(p["close_date"].notna() & (p["close_date"] <= "2021-03-31"))).sum()
@@ -121,7 +100,7 @@ def test_usually_separate_strictest(declared):
     assert got["value"] > 90 and got["verdict"] == verdicts.SUPPORTED
 
 
-def test_workload_within_release_only(declared):
+def test_workload_within_release_only():
     appts = pd.read_csv(paths.root() / "data" / "workforce_appointments_monthly.csv", dtype=str)
     a = appts.set_index("month")["appointments"].astype(float)
     # the only same-month pairs in one release before 2020: Nov and Dec 2017 against Nov and Dec 2018

@@ -7,7 +7,6 @@ before the chapters were split."""
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 from specgrid import ChapterGrid
 
 from vertint import paths, robustness, verdicts
@@ -19,29 +18,8 @@ G = ChapterGrid(CHAPTER)
 run = G.run
 
 
-@pytest.fixture(scope="module")
-def declared():
-    return G.declared
-
-
-@pytest.fixture(scope="module")
-def lock():
-    return G.lock
-
-
-def test_grid_covers_every_data_decided_claim():
-    G.check_covers()
-
-
-@pytest.mark.parametrize("cid", G.decided())
-def test_default_specification_reproduces_the_lock(cid):
-    G.check_default(cid)
-
-
-def test_claims_without_choices_say_why(declared):
-    for cid, cc in declared.items():
-        if not cc.choices:
-            assert cc.note, cid
+(test_grid_covers_every_data_decided_claim, test_default_specification_reproduces_the_lock,
+ test_claims_without_choices_say_why) = G.standard_tests()
 
 
 def test_panel_names_the_choices_file_of_the_claims_chapter():
@@ -53,19 +31,19 @@ def test_panel_names_the_choices_file_of_the_claims_chapter():
 # --------------------------------------------------------------------------- hand-checked non-default specifications
 
 
-def test_booking_read_as_appointment_times(declared):
+def test_booking_read_as_appointment_times():
     got = run("context-hf-harder-to-book", measures="appointment_times")
     assert got["value"] == "satisfied with appointment times: 67% (2021) to 55.2% (2022)"
     assert got["verdict"] == verdicts.SUPPORTED
 
 
-def test_satisfaction_within_one_series_is_undecided(declared):
+def test_satisfaction_within_one_series_is_undecided():
     # before 2023 the online series had one figure (2021), so no comparison within one series
     got = run("context-hf-satisfaction-falling", pair="same_series")
     assert got["verdict"] == verdicts.NOT_REPRODUCIBLE and got["value"] is None
 
 
-def test_deprivation_headcount(declared):
+def test_deprivation_headcount():
     wf = pd.read_csv(paths.root() / "data" / "practice_workforce.csv")
     w = wf[(wf["year"] == "2020-21") & wf["gp_fte"].notna() & wf["imd_quintile"].notna()]
     g = w.groupby("imd_quintile")[["gp_hc", "total_patients"]].sum()

@@ -5,7 +5,6 @@ derived here from the event study directly (not through rwt_claims)."""
 
 from __future__ import annotations
 
-import pytest
 from specgrid import ChapterGrid
 
 from vertint import rubric, rwt, rwt_claims, verdicts
@@ -17,23 +16,8 @@ G = ChapterGrid(CHAPTER)
 run = G.run
 
 
-@pytest.fixture(scope="module")
-def declared():
-    return G.declared
-
-
-@pytest.fixture(scope="module")
-def lock():
-    return G.lock
-
-
-def test_grid_covers_every_data_decided_claim():
-    G.check_covers()
-
-
-@pytest.mark.parametrize("cid", G.decided())
-def test_default_specification_reproduces_the_lock(cid):
-    G.check_default(cid)
+(test_grid_covers_every_data_decided_claim, test_default_specification_reproduces_the_lock,
+ test_claims_without_choices_say_why) = G.standard_tests()
 
 
 def test_specs_use_the_chapters_reassignments():
@@ -49,7 +33,7 @@ def _direct(outcome: str, last: str, comparator: str = "wolverhampton", unknown:
     return rwt.average_effect(df)
 
 
-def test_further_loss_read_as_headcount(declared):
+def test_further_loss_read_as_headcount():
     # GP headcount with the years to 2021-22: a small fall whose interval crosses zero, so by the
     # direction rule partly supported (never supported: the interval is not wholly below zero)
     avg = _direct("gp_hc", "2021-22")
@@ -59,7 +43,7 @@ def test_further_loss_read_as_headcount(declared):
     assert f"{avg['estimate']:+.2f} people (95% CI {avg['ci_low']:+.2f} to {avg['ci_high']:+.2f}" in got["value"]
 
 
-def test_recruitment_read_as_fte_only(declared):
+def test_recruitment_read_as_fte_only():
     # GP FTE per patient fell (the point estimate is below zero) where a rise was claimed
     avg = _direct("gp_fte_per_10k", "2018-19")
     assert avg["estimate"] < 0
@@ -67,7 +51,7 @@ def test_recruitment_read_as_fte_only(declared):
     assert got["verdict"] == verdicts.NOT_SUPPORTED
 
 
-def test_practices_open_with_matched_comparators(declared):
+def test_practices_open_with_matched_comparators():
     avg = _direct("closed", "2018-19", comparator="matched")
     expected = verdicts.PARTLY if avg["estimate"] < 0 else verdicts.NOT_SUPPORTED  # p_ri never below 0.05 here
     got = run("rwt-nihr-practices-open", comparator="matched")

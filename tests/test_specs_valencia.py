@@ -26,13 +26,8 @@ def choices() -> dict:
     return G.declared
 
 
-def test_the_grid_covers_every_data_decided_claim():
-    G.check_covers()
-
-
-@pytest.mark.parametrize("cid", G.decided())
-def test_the_default_specification_is_the_ledger(cid):
-    G.check_default(cid)
+(test_grid_covers_every_data_decided_claim, test_default_specification_reproduces_the_lock,
+ test_claims_without_choices_say_why) = G.standard_tests()
 
 
 def test_the_tie_choice_is_the_chapter_parameter():
