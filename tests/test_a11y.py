@@ -4,12 +4,14 @@ site, in light and in dark mode: no serious or critical violation.
 The site follows the reader's OS preference (``html_context.default_mode: auto``), so dark mode is
 reached the way a reader reaches it: the browser context reports ``prefers-color-scheme: dark`` and
 pydata-sphinx-theme sets ``html[data-theme=dark]``. The test checks that the theme did, and that
-every chart was drawn in the page's mode, before axe runs."""
+every chart was drawn in the page's mode, before axe runs. The pages are visited once, in the
+shared walk of :mod:`sitecheck` (axe runs there, before anything on the page is changed)."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import CHROMIUM, CHROMIUM_FLAGS, site_pages
+from sitecheck import WAIT_CHARTS
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]  # serves the book that book_copy builds
 
@@ -30,62 +32,48 @@ EXCLUSIONS = [
     },
 ]
 
-WAIT_CHARTS = """
-(mode) => Array.from(document.querySelectorAll('.vertint-chart'))
-  .every(el => el.querySelector('svg') && el.dataset.mode === mode)
-"""
-
-
 def _excluded(rel: str, rule: str, target: list) -> bool:
     sel = " ".join(str(t) for t in target)
     return any(e["rule"] == rule and e["page"] == rel and e["target"] in sel for e in EXCLUSIONS)
 
 
-def audit(base: str, pages: list[str], scheme: str, width: int = 1280) -> tuple[list[str], list[str], dict]:
-    """Run axe on each page in colour ``scheme``; return (failures, notes, counts by page)."""
-    from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
-
-    axe = Axe()
+def judge(scheme: str, rel: str, violations: list[dict]) -> tuple[list[str], list[str], dict]:
+    """axe's violations on one page, split into failures (serious or critical, not excluded) and
+    notes; with the count of nodes per rule."""
     failures: list[str] = []
     notes: list[str] = []
-    counts: dict[str, dict[str, int]] = {}
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-        page = context.new_page()
-        for rel in pages:
-            page.goto(f"{base}/{rel}", wait_until="networkidle")  # index.html redirects
-            page.wait_for_function(f"() => document.documentElement.dataset.theme === '{scheme}'", timeout=10000)
-            if page.locator(".vertint-chart").count():
-                page.wait_for_function(WAIT_CHARTS, arg=scheme, timeout=20000)
-            result = axe.run(page, options={"resultTypes": ["violations"]}).response
-            counts[rel] = {}
-            for v in result["violations"]:
-                counts[rel][f"{v['id']} ({v['impact']})"] = len(v["nodes"])
-                for node in v["nodes"]:
-                    where = f"{scheme} {rel}: {v['id']} ({v['impact']}) at {node['target']}"
-                    if (node.get("impact") or v["impact"]) not in FAILING_IMPACTS:
-                        notes.append(where)
-                    elif _excluded(rel, v["id"], node["target"]):
-                        notes.append(where + " [excluded: see EXCLUSIONS]")
-                    else:
-                        failures.append(f"{where}\n    {node.get('failureSummary', '').strip()}\n    {node['html'][:200]}")
-        browser.close()
+    counts: dict[str, int] = {}
+    for v in violations:
+        counts[f"{v['id']} ({v['impact']})"] = len(v["nodes"])
+        for node in v["nodes"]:
+            where = f"{scheme} {rel}: {v['id']} ({v['impact']}) at {node['target']}"
+            if (node.get("impact") or v["impact"]) not in FAILING_IMPACTS:
+                notes.append(where)
+            elif _excluded(rel, v["id"], node["target"]):
+                notes.append(where + " [excluded: see EXCLUSIONS]")
+            else:
+                failures.append(f"{where}\n    {node.get('failureSummary', '').strip()}\n    {node['html'][:200]}")
     return failures, notes, counts
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_serious_violation(site, scheme):
-    base, html = site
-    pages = site_pages(html)
-    failures, notes, _ = audit(base, pages, scheme)
+def test_axe_finds_no_serious_violation(site_survey, scheme):
+    results, passes, pages = site_survey
+    name = f"desktop-{scheme}"
+    assert passes[name].axe and passes[name].scheme == scheme and passes[name].pages is None
+    failures, notes = [], []
+    for rel in pages:
+        f, n, _ = judge(scheme, rel, results[(name, rel)].axe)
+        failures += f
+        notes += n
     print("\n".join(notes))  # moderate and minor findings, shown with -s or on failure
     assert not failures, f"{len(failures)} serious or critical axe violations:\n" + "\n".join(failures)
 
 
 def test_axe_would_catch_a_violation(site):
     """The audit can fail: a page with low-contrast text and a nameless image link is reported."""
+    import sitecheck
+
     base, html = site
     bad = html / "_a11y_canary.html"
     bad.write_text(
@@ -95,11 +83,12 @@ def test_axe_would_catch_a_violation(site):
         encoding="utf-8",
     )
     try:
-        failures, _, counts = audit(base, [bad.name], "light")
+        found = sitecheck.survey(base, [bad.name], [sitecheck.Pass("canary", 1280, "light", axe=True)])
     finally:
         bad.unlink()
-    found = " ".join(counts[bad.name])
-    assert "color-contrast" in found and ("image-alt" in found or "link-name" in found), counts
+    failures, _, counts = judge("light", bad.name, found[("canary", bad.name)].axe)
+    named = " ".join(counts)
+    assert "color-contrast" in named and ("image-alt" in named or "link-name" in named), counts
     assert failures
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,7 +12,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
-from conftest import can_unshare, tree_digest, vertint
+from conftest import (
+    BUILT_DIGEST,
+    ISSUE3_VARIANT,
+    after_book,
+    tree_digest,
+    variant_build,
+    vertint,
+)
 
 pytestmark = pytest.mark.build
 
@@ -73,17 +79,18 @@ def test_no_change_rebuild_is_skipped(book_copy):
 
 
 def test_variant_goes_to_its_own_folder_and_changes_the_right_verdict(book_copy):
-    """Issue 3's acceptance check: counting heads including trainees, GPs rose since 2015."""
-    before = tree_digest(book_copy / "_build" / "html")
-    claims_before = (book_copy / "_build" / "claims.json").read_bytes()
-    proc = vertint(book_copy, "book", "-p", "workforce.measure=headcount", "-p", "workforce.include_trainees=true")
+    """Issue 3's acceptance check: counting heads including trainees, GPs rose since 2015. Built in
+    the variants' copy of the book (conftest starts it as soon as the book is built)."""
+    root, proc = variant_build(*ISSUE3_VARIANT)
     assert proc.returncode == 0, proc.stderr
+    before = after_book("variants")["before"]
+    claims_before = before["claims"]
     name = "workforce.include_trainees=true+workforce.measure=headcount"
-    vdir = book_copy / "_build" / "variants" / name
+    vdir = root / "_build" / "variants" / name
     assert (vdir / "html" / "index.html").exists()
     assert f"variant <code>{name}</code>" in (vdir / "html" / "book" / "intro.html").read_text()
-    assert tree_digest(book_copy / "_build" / "html") == before
-    assert (book_copy / "_build" / "claims.json").read_bytes() == claims_before
+    assert tree_digest(root / "_build" / "html") == before["html"] == BUILT_DIGEST
+    assert (root / "_build" / "claims.json").read_bytes() == claims_before == (book_copy / "_build" / "claims.json").read_bytes()
     default = {c["id"]: c for c in json.loads(claims_before)}
     variant = {c["id"]: c for c in json.loads((vdir / "claims.json").read_text())}
     assert default["workforce-fte-fallen"]["verdict"] == "supported"
@@ -93,31 +100,30 @@ def test_variant_goes_to_its_own_folder_and_changes_the_right_verdict(book_copy)
     # still true now? 41,193 (Sept 2015) to 48,758 (Sept 2024), BJGP 2025 (Pettigrew et al.): +7,565
     assert variant["workforce-fte-fallen"]["now"]["verdict"] == "not supported"
     assert "+7,565" in variant["workforce-fte-fallen"]["now"]["note"]
-    proc = vertint(book_copy, "claims", "--variant", name)
+    proc = vertint(root, "claims", "--variant", name)
     assert proc.returncode == 0, proc.stderr
     assert "workforce-fte-fallen" in proc.stdout and "not supported" in proc.stdout
 
 
 @pytest.fixture(scope="module")
-def clean_rebuild(book_copy):
-    """Digest the default build, set its whole _build aside (cache and variants too), build from
-    nothing (network cut if possible) and digest again; then put the first _build back, so that the
-    tests after this one still find its executed notebooks, grids and variants (the variant above is
-    reused by test_robustness_build instead of being executed again)."""
-    build = book_copy / "_build"
-    first = tree_digest(build / "html")
-    first_claims = (build / "claims.json").read_bytes()
-    offline, why = can_unshare()
-    aside = book_copy / "_build.first"
-    build.rename(aside)
-    try:
-        proc = vertint(book_copy, "book", offline=offline)
-        second = tree_digest(build / "html") if (build / "html").is_dir() else {}
-        second_claims = (build / "claims.json").read_bytes() if (build / "claims.json").is_file() else b""
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
-        aside.rename(build)
-    return first, first_claims, second, second_claims, proc, offline, why
+def clean_rebuild(book_copy, tmp_path_factory):
+    """The second clean build of the same tree, made from nothing in another folder (network cut if
+    possible) while the quick tests ran (conftest's background builds), digested beside the first
+    build's site as it was when it finished."""
+    from conftest import _BUILDS, BUILT_DIGEST, can_unshare, second_build
+
+    if "second" not in _BUILDS:  # VERTINT_TEST_BOOK reuse: build the second one now
+        from conftest import _start_build
+
+        offline, why = can_unshare()
+        _BUILDS["second"] = dict(_start_build("second", tmp_path_factory.mktemp("second"), offline=offline), why=why)
+    second = second_build()
+    build = second["root"] / "_build"
+    first = BUILT_DIGEST or tree_digest(book_copy / "_build" / "html")
+    first_claims = (book_copy / "_build" / "claims.json").read_bytes()
+    digest = tree_digest(build / "html") if (build / "html").is_dir() else {}
+    claims = (build / "claims.json").read_bytes() if (build / "claims.json").is_file() else b""
+    return first, first_claims, digest, claims, second["proc"], second["offline"], second["why"]
 
 
 def test_two_clean_builds_are_byte_identical(clean_rebuild):

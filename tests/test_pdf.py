@@ -12,13 +12,11 @@ built): a sensible page count, every figure's caption and every chart's own text
 from __future__ import annotations
 
 import re
-import shutil
-import time
 import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import need_browser, vertint
+from conftest import after_book, need_browser, vertint
 
 from vertint import pdf
 
@@ -242,13 +240,11 @@ def _flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def printed(book_copy, tmp_path_factory):
-    """A copy of the built book, printed once with ``vertint pdf`` (timed)."""
+    """A copy of the built book, printed once with ``vertint pdf`` (timed; conftest starts it)."""
     need_browser()
-    root = tmp_path_factory.mktemp("pdf") / "repo"
-    shutil.copytree(book_copy, root, symlinks=True, ignore=shutil.ignore_patterns("cache", ".work"))
-    started = time.monotonic()
-    proc = vertint(root, "pdf", timeout=900)
-    seconds = time.monotonic() - started
+    job = after_book("pdf")  # printed in a copy, begun in the background as soon as the book was built
+    root = job["root"]
+    proc, seconds = job["results"][("pdf",)]
     assert proc.returncode == 0, f"vertint pdf failed:\n{proc.stdout}\n{proc.stderr}"
     from pypdf import PdfReader
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, CHROMIUM_FLAGS, vertint
+from conftest import CHROMIUM, CHROMIUM_FLAGS, variant_build
 
 pytestmark = pytest.mark.build
 
@@ -65,19 +65,31 @@ def _variant_specs(g: dict) -> list[dict]:
     return [first, second]
 
 
+def _spec_args(g: dict, spec: dict) -> tuple[str, ...]:
+    by_name = {c["name"]: c for c in g["choices"]}
+    args: list[str] = []
+    for name, value in spec["choice"].items():
+        c = by_name[name]
+        if c["param"] and value != c["default"]:
+            args += ["-p", f"{c['param']}={str(value).lower() if isinstance(value, bool) else value}"]
+    return tuple(args)
+
+
+def grid_variant_args(root: Path) -> list[tuple[str, ...]]:
+    """The ``-p`` arguments of the variant builds the test below compares with the grid (conftest
+    starts them in the background as soon as the book is built)."""
+    g = _grid(root, "workforce")["claims"][CLAIM]
+    return [_spec_args(g, spec) for spec in _variant_specs(g)]
+
+
 def test_grid_agrees_with_separate_variant_builds(book_copy):
     g = _grid(book_copy, "workforce")["claims"][CLAIM]
-    by_name = {c["name"]: c for c in g["choices"]}
     for spec in _variant_specs(g):
-        args = []
-        for name, value in spec["choice"].items():
-            c = by_name[name]
-            if c["param"] and value != c["default"]:
-                args += ["-p", f"{c['param']}={str(value).lower() if isinstance(value, bool) else value}"]
-        proc = vertint(book_copy, "book", *args)
+        args = _spec_args(g, spec)
+        root, proc = variant_build(*args)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         slug = "+".join(sorted(a for a in args if a != "-p"))
-        variant = {r["id"]: r for r in json.loads((book_copy / "_build" / "variants" / slug / "claims.json").read_text())}
+        variant = {r["id"]: r for r in json.loads((root / "_build" / "variants" / slug / "claims.json").read_text())}
         rec = variant[CLAIM]
         assert rec["verdict"] == spec["verdict"], (args, rec["verdict"], spec)
         if spec["verdict"] != NOT_REPRODUCIBLE:

@@ -26,6 +26,8 @@ and Wager 2021), on the vendored outcome-only panel (:func:`vertint.synth.prop99
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 
@@ -198,6 +200,10 @@ def simplex_lsq(A: np.ndarray, b: np.ndarray, penalty: float = 1e3) -> np.ndarra
     return w / w.sum()
 
 
+#: The V searches run in this process, by inputs: the end point of each start, in order.
+_V_SEARCHES: dict[str, list[np.ndarray]] = {}
+
+
 def synth_covariates(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, maxiter: int = 1000,
                      v_starts: int = 1, seed: int = 1989) -> dict:
     """Abadie et al.'s synthetic control: predictors ``X1`` (k,) and ``X0`` (k, J) are scaled by each
@@ -226,10 +232,16 @@ def synth_covariates(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndar
         raise ValueError(f"v_starts must be at least 1, got {v_starts}")
     rng = np.random.default_rng(seed)
     starts = [np.full(k, 1.0 / k)] + [rng.dirichlet(np.ones(k)) for _ in range(v_starts - 1)]
-    fits = [minimize(loss, x0, method="Nelder-Mead", options={"maxiter": maxiter}) for x0 in starts]
-    best = min(fits, key=lambda r: loss(r.x))  # the first of equal losses: equal weights win ties
-    v, w = weights(best.x)
-    return {"v": v, "w": w, "loss_v": loss(best.x)}
+    # start i is the same point whatever v_starts is, so a search already run in this process (the
+    # one-start fit, when three starts are asked for next) is reused, not run again
+    key = hashlib.sha256(b"".join(np.ascontiguousarray(a, dtype=float).tobytes() for a in (X1, X0, Z1, Z0))
+                         + f"{X0.shape}|{Z0.shape}|{maxiter}|{seed}".encode()).hexdigest()
+    fits = _V_SEARCHES.setdefault(key, [])
+    for x0 in starts[len(fits):]:
+        fits.append(minimize(loss, x0, method="Nelder-Mead", options={"maxiter": maxiter}).x)
+    best = min(fits[:v_starts], key=loss)  # the first of equal losses: equal weights win ties
+    v, w = weights(best)
+    return {"v": v, "w": w, "loss_v": loss(best)}
 
 
 def placebo_in_space_covariates(cov: pd.DataFrame | None = None, treated: str = "California",
