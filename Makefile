@@ -10,12 +10,15 @@ PORT   ?= 8000
 
 # Packages install with uv (from PyPI, pinned below; it downloads and installs in parallel, several
 # times faster than pip on a cold cache); if uv cannot be had or fails, pip installs the same pins.
+# --compile-bytecode: uv, unlike pip, writes no .pyc by default, and where PYTHONDONTWRITEBYTECODE is
+# set (as on the CI machine) every process would then compile pandas, scipy, altair... from source
+# again: the notebook kernels and workers of one build start about twenty such processes.
 UV_VERSION := 0.13.9
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	( $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
-	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt ) \
+	  && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt ) \
 	|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
