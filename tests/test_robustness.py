@@ -226,7 +226,8 @@ def test_a_failing_spec_function_is_named_with_its_specification(monkeypatch):
         rb.evaluate("workforce-fte-fallen", cc.default, cc)
 
 
-def test_panel_data_is_compact_and_complete():
+def test_panel_data_is_compact_and_complete(serial_grid, monkeypatch):
+    monkeypatch.setattr(rb, "cache_dir", lambda root=None: serial_grid[1])  # the grid computed above
     g = rb.claim_grid("workforce-fte-fallen")
     d = rb.panel_data("workforce-fte-fallen", g)
     assert len(d["rows"]) == len(g["specs"]) and len(d["ch"]) == len(g["choices"])
@@ -242,7 +243,8 @@ def test_panel_data_is_compact_and_complete():
     assert len(json.dumps(d, separators=(",", ":"))) < 25 * len(g["specs"]) + 3000
 
 
-def test_panel_html_carries_the_descriptor_and_a_text_fallback():
+def test_panel_html_carries_the_descriptor_and_a_text_fallback(serial_grid, monkeypatch):
+    monkeypatch.setattr(rb, "cache_dir", lambda root=None: serial_grid[1])  # the grid computed above
     html = rb.panel("workforce-fte-fallen")._repr_html_()
     assert 'id="robustness-workforce-fte-fallen"' in html and "vertintRobustness(" in html
     assert "<table" in html and "aria-describedby" in html
