@@ -16,6 +16,7 @@ from conftest import (
     BUILT_DIGEST,
     ISSUE3_VARIANT,
     after_book,
+    second_build,
     tree_digest,
     variant_build,
     vertint,
@@ -110,14 +111,7 @@ def clean_rebuild(book_copy, tmp_path_factory):
     """The second clean build of the same tree, made from nothing in another folder (network cut if
     possible) while the quick tests ran (conftest's background builds), digested beside the first
     build's site as it was when it finished."""
-    from conftest import _BUILDS, BUILT_DIGEST, can_unshare, second_build
-
-    if "second" not in _BUILDS:  # VERTINT_TEST_BOOK reuse: build the second one now
-        from conftest import _start_build
-
-        offline, why = can_unshare()
-        _BUILDS["second"] = dict(_start_build("second", tmp_path_factory.mktemp("second"), offline=offline), why=why)
-    second = second_build()
+    second = second_build(tmp_path_factory.mktemp("second"))
     build = second["root"] / "_build"
     first = BUILT_DIGEST or tree_digest(book_copy / "_build" / "html")
     first_claims = (book_copy / "_build" / "claims.json").read_bytes()

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import CHROMIUM, CHROMIUM_FLAGS, variant_build
 
 pytestmark = pytest.mark.build
