@@ -89,6 +89,87 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("build") is not None)  # stable: file order kept
 
 
+# --------------------------------------------------------------------------- the unit tests' notebook runs
+
+#: The chapter notebooks the unit tests execute, declared by their modules as ``NOTEBOOK_RUNS =
+#: {key: (chapter, parameters)}`` and run one after another in a background thread from the start of
+#: the session (each with papermill in a process of its own), so that they use the core the quick
+#: tests leave idle; a test reads one with :func:`notebook_run`.
+_RUNS: dict[str, dict] = {}
+
+
+def _papermill(chapter: str, params: dict, directory: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    """``chapter``'s source notebook executed with papermill (cwd notebooks/) with ``params``: the
+    process (its stderr says why it failed) and the executed notebook."""
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / f"{chapter}-run.ipynb"
+    cmd = [sys.executable, "-m", "papermill", str(source_as_ipynb(chapter, directory)), str(out), "-y", json.dumps(params),
+           "--cwd", str(ROOT / "notebooks"), "--log-level", "ERROR"]
+    with subprocess.Popen(cmd, cwd=ROOT / "notebooks", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        _RUNNING.append(proc)
+        try:
+            stdout, stderr = proc.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+        finally:
+            _RUNNING.remove(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), out
+
+
+#: The notebook run under way, killed if the session ends first (and then no other starts).
+_RUNNING: list[subprocess.Popen] = []
+_ENDED: list[bool] = []
+
+
+def _start_notebook_runs(session) -> None:
+    import tempfile
+    import threading
+
+    wanted: dict[str, tuple[str, dict]] = {}
+    for module in dict.fromkeys(item.module for item in session.items if getattr(item, "module", None)):
+        wanted.update(getattr(module, "NOTEBOOK_RUNS", {}))
+    if not wanted:
+        return
+    base = Path(tempfile.mkdtemp(prefix="vertint-runs-"))
+    _RUNS.update({key: {"done": threading.Event(), "base": base} for key in wanted})
+
+    def run():
+        for key, (chapter, params) in wanted.items():
+            if _ENDED:
+                return
+            try:
+                _RUNS[key]["result"] = _papermill(chapter, params, base / key)
+            except BaseException as exc:  # noqa: BLE001 - handed to the test that reads this run
+                _RUNS[key]["error"] = exc
+            _RUNS[key]["done"].set()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def notebook_run(key: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """Run ``key`` of the calling module's ``NOTEBOOK_RUNS`` (waiting for it): the papermill
+    process and the executed notebook."""
+    run = _RUNS[key]
+    run["done"].wait()
+    if "error" in run:
+        raise run["error"]
+    return run["result"]
+
+
+def notebook_claims(key: str) -> dict[str, dict]:
+    """The claim records that run ``key`` emitted, by id (the run must have succeeded)."""
+    import json
+
+    from vertint import claims
+
+    proc, out = notebook_run(key)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {r["id"]: r for r in claims.collect(json.loads(out.read_text(encoding="utf-8")))}
+
+
 # --------------------------------------------------------------------------- the two cold builds
 
 #: The two cold builds the build tests need, started in the background as soon as the selected
@@ -98,16 +179,19 @@ def pytest_collection_modifyitems(items):
 _BUILDS: dict[str, dict] = {}
 
 
-def _start_build(name: str, base: Path, offline: bool) -> dict:
+def _start_build(name: str, base: Path, offline: bool, nice: int = 0) -> dict:
     root = copy_repo(base / name / "repo")
     log = base / name / "build.log"
     cmd, env = _command(root, ("book",), offline)
+    if nice and shutil.which("nice"):
+        cmd = ["nice", "-n", str(nice), *cmd]
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     return {"root": root, "proc": proc, "log": log, "offline": offline}
 
 
 def pytest_collection_finish(session):
+    _start_notebook_runs(session)
     if not any(item.get_closest_marker("build") for item in session.items):
         return
     if os.environ.get("VERTINT_TEST_BOOK") and not os.environ.get("CI"):
@@ -117,7 +201,9 @@ def pytest_collection_finish(session):
     base = Path(tempfile.mkdtemp(prefix="vertint-builds-"))
     offline, why = can_unshare()
     _BUILDS["first"] = _start_build("first", base, offline=False)
-    _BUILDS["second"] = _start_build("second", base, offline=offline)
+    # the second build yields the processor to the first and to the tests (:func:`background_priority`):
+    # the work that needs the built book waits for the first only, and one test at the end for the second
+    _BUILDS["second"] = _start_build("second", base, offline=offline, nice=10)
     _BUILDS["second"]["why"] = why
     _BUILDS["base"] = {"root": base}
     import threading
@@ -136,10 +222,30 @@ def _when_built(base: Path) -> None:
     BUILT_DIGEST.update(tree_digest(root / "_build" / "html"))
     _start_after_book(root, base / "after-book")
     if Path(CHROMIUM).exists():
-        try:
-            _WALK["result"] = walk_site(root / "_build" / "html", root / "_build" / "screenshots")
-        except Exception:  # noqa: BLE001 - the site_survey fixture walks again and so reports it
-            pass
+        import threading
+
+        def walk():
+            background_priority()
+            try:
+                _WALK["result"] = walk_site(root / "_build" / "html", root / "_build" / "screenshots")
+            except Exception:  # noqa: BLE001 - the site_survey fixture walks again and so reports it
+                pass
+
+        _WALK["thread"] = threading.Thread(target=walk, daemon=True)
+        _WALK["thread"].start()
+
+
+def background_priority(nice: int = 10) -> None:
+    """Lower the calling thread's priority, and so that of the processes it starts (on Linux a
+    thread has its own nice value, and a child inherits it): the work begun in the background for
+    the build tests yields the processor to the tests running now, which would otherwise wait for it
+    at the end with one core idle."""
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError):  # not Linux: the order of the work stays right, only slower
+        pass
 
 
 def pytest_sessionfinish(session):
@@ -149,6 +255,11 @@ def pytest_sessionfinish(session):
             _BUILDS[name]["proc"].wait()
     if "base" in _BUILDS:
         shutil.rmtree(_BUILDS["base"]["root"], ignore_errors=True)
+    _ENDED.append(True)
+    for proc in list(_RUNNING):
+        proc.kill()
+    for run in _RUNS.values():
+        shutil.rmtree(run["base"], ignore_errors=True)
 
 
 def finished_build(name: str, timeout: int = 1800) -> tuple[Path, subprocess.CompletedProcess]:
@@ -199,24 +310,42 @@ def book_copy(tmp_path_factory) -> Path:
 
 #: Work the build tests need that starts from the built book, begun in the background as soon as it
 #: is built, each in a copy of it (so the tests that read ``book_copy`` see it as built): the
-#: whole-book PDF and the variant builds (:func:`variant_build`). They run while the browser walk
-#: does; each is a list of ``vertint`` calls run one after another in a thread.
+#: whole-book PDF, read back (``pdf``), the variant builds (``variants``, :func:`variant_build`)
+#: and the new-chapter recipe (``scaffold``, test_scaffold.py). They run while the browser walk and
+#: the last quick tests do; each is a list of steps run one after another in a thread.
 _AFTER: dict[str, dict] = {}
 
 #: The variant of issue 3's check (test_build.py); test_robustness_build.py adds the grid's own.
 ISSUE3_VARIANT = ("-p", "workforce.measure=headcount", "-p", "workforce.include_trainees=true")
 
+Step = tuple  # (key, function of the job's root): its result is stored under the key
 
-def _job(root: Path, calls: list[tuple[str, ...]], timeout: int = 1800) -> dict:
+
+def calls(*args_list: tuple[str, ...], timeout: int = 1800) -> list[Step]:
+    """Steps that run ``vertint *args`` in the job's root, each keyed by its arguments."""
+    return [(args, lambda root, args=args: vertint(root, *args, timeout=timeout)) for args in args_list]
+
+
+def _job(root: Path, steps: list[Step], copy_from: Path, skip: tuple[str, ...] = (), digest: bool = False) -> dict:
+    """Copy ``copy_from`` to ``root`` (less the folders named in ``skip``; now, before any test can
+    change it), then run ``steps`` there in a thread: each step's (result, seconds) by key; with
+    ``digest``, the site and claims as they were before the first step. An error ends the job;
+    :func:`after_book` raises it."""
     import threading
 
-    job = {"root": root, "results": {}, "before": {}}
+    shutil.copytree(copy_from, root, symlinks=True, ignore=shutil.ignore_patterns("screenshots", ".work", *skip))
+    job = {"root": root, "results": {}, "before": {}, "error": None}
 
     def run():
-        job["before"] = {"html": tree_digest(root / "_build" / "html"), "claims": (root / "_build" / "claims.json").read_bytes()}
-        for args in calls:
-            started = time.monotonic()
-            job["results"][args] = (vertint(root, *args, timeout=timeout), time.monotonic() - started)
+        background_priority()
+        try:
+            if digest:
+                job["before"] = {"html": tree_digest(root / "_build" / "html"), "claims": (root / "_build" / "claims.json").read_bytes()}
+            for key, step in steps:
+                started = time.monotonic()
+                job["results"][key] = (step(root), time.monotonic() - started)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test that waits for the job
+            job["error"] = exc
 
     job["thread"] = threading.Thread(target=run, daemon=True)
     job["thread"].start()
@@ -226,23 +355,25 @@ def _job(root: Path, calls: list[tuple[str, ...]], timeout: int = 1800) -> dict:
 def _start_after_book(book: Path, base: Path) -> None:
     if _AFTER:
         return
-    ignore = shutil.ignore_patterns("screenshots", ".work")
-    if Path(CHROMIUM).exists():
-        pdf_root = base / "pdf" / "repo"
-        shutil.copytree(book, pdf_root, symlinks=True, ignore=shutil.ignore_patterns("cache", "screenshots", ".work"))
-        _AFTER["pdf"] = _job(pdf_root, [("pdf",)])
-    var_root = base / "variants" / "repo"
-    shutil.copytree(book, var_root, symlinks=True, ignore=ignore)
     from test_robustness_build import grid_variant_args
+    from test_scaffold import scaffold_steps
 
-    _AFTER["variants"] = _job(var_root, [("book", *ISSUE3_VARIANT)] + [("book", *a) for a in grid_variant_args(book)])
+    variants = [("book", *ISSUE3_VARIANT)] + [("book", *a) for a in grid_variant_args(book)]
+    _AFTER["variants"] = _job(base / "variants" / "repo", calls(*variants), book, digest=True)
+    _AFTER["scaffold"] = _job(base / "scaffold" / "repo", scaffold_steps(), book, skip=("__pycache__", ".pytest_cache"))
+    if Path(CHROMIUM).exists():
+        from test_pdf import read_back
+
+        _AFTER["pdf"] = _job(base / "pdf" / "repo", calls(("pdf",)) + [("read", read_back)], book, skip=("cache",))
 
 
 def after_book(name: str) -> dict:
-    """Wait for background job ``name`` (``pdf`` or ``variants``): its root, the digest of its site
-    and claims before it ran, and each call's (CompletedProcess, seconds)."""
+    """Wait for background job ``name`` (``pdf``, ``variants`` or ``scaffold``): its root, the digest
+    of its site and claims before it ran, and each step's (result, seconds) by key."""
     job = _AFTER[name]
     job["thread"].join()
+    if job["error"] is not None:
+        raise job["error"]
     return job
 
 
@@ -351,6 +482,8 @@ def walk_site(html: Path, shots: Path):
 def site_survey(site, book_copy):
     """:func:`walk_site` over the book ``book_copy`` built (made in the background as soon as it was
     built, or now)."""
+    if "thread" in _WALK:
+        _WALK["thread"].join()
     if "result" in _WALK:
         return _WALK["result"]
     return walk_site(book_copy / "_build" / "html", book_copy / "_build" / "screenshots")

@@ -323,20 +323,13 @@ def test_all_estimates_table(est):
     assert list(t.loc["Lopes et al. 2017", "p reported"]).count("NOT FOUND") == 6
 
 
-def _run_chapter(tmp_path, **params):
-    """The chapter executed with papermill (cwd notebooks/), returning its emitted claim records."""
-    import json
-
-    import papermill as pm
-    from conftest import ROOT, source_as_ipynb
-
-    from vertint import claims
-
-    src = source_as_ipynb("admissions", tmp_path)
-    out = tmp_path / f"adm-{len(list(tmp_path.iterdir()))}.ipynb"
-    pm.execute_notebook(str(src), str(out), parameters={"smoke": True, **params}, cwd=str(ROOT / "notebooks"),
-                        progress_bar=False, log_output=False)
-    return {r["id"]: r for r in claims.collect(json.loads(out.read_text(encoding="utf-8")))}
+#: The chapter executed with papermill (cwd notebooks/) in smoke mode, with its defaults and with a
+#: variant; conftest runs both in the background from the start of the session.
+NOTEBOOK_RUNS = {
+    "admissions": ("admissions", {"smoke": True}),
+    "admissions-variant": ("admissions", {"smoke": True, "outcome": "readmissions", "effect_scale": "ratio",
+                                          "studies": ["saunders2024", "lopes2017"], "tau2_method": "pm", "true_effect": 0.13}),
+}
 
 
 EXPECTED = {
@@ -353,10 +346,12 @@ EXPECTED = {
 }
 
 
-def test_chapter_emits_every_claim_once_with_computed_verdicts(tmp_path):
+def test_chapter_emits_every_claim_once_with_computed_verdicts():
+    from conftest import notebook_claims
+
     from vertint import claims
 
-    recs = _run_chapter(tmp_path)
+    recs = notebook_claims("admissions")
     registered = {k for k, v in claims.registry().items() if v["chapter"] == "admissions"}
     assert set(recs) == registered == set(EXPECTED)
     for cid, rec in recs.items():
@@ -368,9 +363,10 @@ def test_chapter_emits_every_claim_once_with_computed_verdicts(tmp_path):
     assert "Saunders et al. 2024" in red["now"]["note"] and red["now"]["verdict"] == red["verdict"]
 
 
-def test_chapter_runs_a_variant(tmp_path):
-    recs = _run_chapter(tmp_path, outcome="readmissions", effect_scale="ratio", studies=["saunders2024", "lopes2017"],
-                        tau2_method="pm", true_effect=0.13)
+def test_chapter_runs_a_variant():
+    from conftest import notebook_claims
+
+    recs = notebook_claims("admissions-variant")
     assert recs["admissions-portugal-similar"]["verdict"] == verdicts.NOT_REPRODUCIBLE  # reported speech, not the pool
 
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
-from conftest import source_as_ipynb, source_cells
+from conftest import notebook_claims, notebook_run, source_cells
 
 from vertint import claims, context, data, verdicts
 from vertint.runner import load_matrix, notebook_parameters
@@ -370,19 +366,18 @@ def test_my_pages_glue_only_keys_the_notebook_glues():
 # --------------------------------------------------------------------------- the executed notebook
 
 
-def _run(tmp_path, **params):
-    out = tmp_path / f"ctx-{len(list(tmp_path.iterdir()))}.ipynb"
-    src = source_as_ipynb("context", tmp_path)
-    args = [sys.executable, "-m", "papermill", str(src), str(out), "--cwd", str(ROOT / "notebooks")]
-    for k, v in params.items():
-        args += ["-p", k, str(v)]
-    subprocess.run(args, check=True, capture_output=True, timeout=300)
-    return {r["id"]: r for r in claims.collect(json.loads(out.read_text(encoding="utf-8")))}
+#: The notebook executed with papermill (cwd notebooks/): with its defaults, with variant parameters
+#: and with an unknown reference; conftest runs them in the background from the start of the session.
+NOTEBOOK_RUNS = {
+    "context": ("context", {}),
+    "context-variant": ("context", {"wolverhampton_reference": "hsj_nine", "symphony_measure": "contracts"}),
+    "context-unknown-reference": ("context", {"wolverhampton_reference": "nosuchsource"}),
+}
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("ctx"))
+def executed():
+    return notebook_claims("context")
 
 
 def test_notebook_emits_every_expected_claim_once_with_computed_verdicts(executed):
@@ -397,16 +392,16 @@ def test_notebook_emits_every_expected_claim_once_with_computed_verdicts(execute
     assert executed["context-wales-885"]["reproduced"]["value"] == 785.4
 
 
-def test_variant_parameters_change_verdicts(tmp_path):
-    recs = _run(tmp_path, wolverhampton_reference="hsj_nine", symphony_measure="contracts")
+def test_variant_parameters_change_verdicts():
+    recs = notebook_claims("context-variant")
     assert recs["context-rwt-nine-practices"]["verdict"] == verdicts.SUPPORTED
     assert recs["context-rwt-eight-practices"]["verdict"] == verdicts.NOT_SUPPORTED
     assert recs["context-symphony-practices"]["verdict"] == verdicts.SUPPORTED
 
 
-def test_unknown_reference_is_refused(tmp_path):
-    with pytest.raises(subprocess.CalledProcessError):
-        _run(tmp_path, wolverhampton_reference="nosuchsource")
+def test_unknown_reference_is_refused():
+    proc, _ = notebook_run("context-unknown-reference")
+    assert proc.returncode != 0 and "nosuchsource" in proc.stderr, proc.stderr[-3000:]
 
 
 def test_site_table_never_benchmarks_against_the_claims_under_review(sites):

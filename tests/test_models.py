@@ -4,14 +4,11 @@ Its claims keep the context- ids they had before the context chapter was split."
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import source_as_ipynb
+from conftest import notebook_claims
 from test_context import MODELS_OTHER_IDS, hand_typed_numbers
 
 from vertint import claims, context, models, verdicts
@@ -128,14 +125,14 @@ def test_no_hand_typed_numbers_in_notebook_markdown():
 # --------------------------------------------------------------------------- the executed notebook
 
 
+#: The notebook executed with papermill (cwd notebooks/) with its defaults; conftest runs it in the
+#: background from the start of the session.
+NOTEBOOK_RUNS = {"models": ("models", {})}
+
+
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("models")
-    out = tmp / "models-run.ipynb"
-    src = source_as_ipynb("models", tmp)
-    subprocess.run([sys.executable, "-m", "papermill", str(src), str(out), "--cwd", str(ROOT / "notebooks")],
-                   check=True, capture_output=True, timeout=300)
-    return {r["id"]: r for r in claims.collect(json.loads(out.read_text(encoding="utf-8")))}
+def executed():
+    return notebook_claims("models")
 
 
 def test_notebook_emits_every_expected_claim_once_with_computed_verdicts(executed):

@@ -238,30 +238,45 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
+def read_back(root: Path) -> dict | None:
+    """The whole-book PDF in ``root`` read back (:mod:`pdfread`, in a process of its own), or None if
+    there is none (the print failed: :func:`printed` reports it)."""
+    import json
+    import subprocess
+    import sys
+
+    book = root / "_build" / "pdf" / "book.pdf"
+    if not book.is_file():
+        return None
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("pdfread.py")), str(book)],
+                          capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"reading {book} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
 @pytest.fixture(scope="module")
-def printed(book_copy, tmp_path_factory):
-    """A copy of the built book, printed once with ``vertint pdf`` (timed; conftest starts it)."""
+def printed(book_copy):
+    """A copy of the built book, printed once with ``vertint pdf`` (timed) and read back: the copy's
+    root, the PDF (:func:`pdfread.read`), its text by page and the seconds the print took. Both begin
+    in the background as soon as the book is built (conftest)."""
     need_browser()
-    job = after_book("pdf")  # printed in a copy, begun in the background as soon as the book was built
-    root = job["root"]
+    job = after_book("pdf")
     proc, seconds = job["results"][("pdf",)]
     assert proc.returncode == 0, f"vertint pdf failed:\n{proc.stdout}\n{proc.stderr}"
-    from pypdf import PdfReader
-
-    reader = PdfReader(str(root / "_build" / "pdf" / "book.pdf"))
-    text = [p.extract_text() or "" for p in reader.pages]
-    return root, reader, text, seconds
+    read, _ = job["results"]["read"]
+    return job["root"], read, read["text"], seconds
 
 
 @pytest.mark.build
 @pytest.mark.browser
 def test_page_count_is_sensible(printed):
-    root, reader, _, seconds = printed
+    root, read, _, seconds = printed
     chapters = len(pdf.toc_docs(root))
-    pages = len(reader.pages)
+    pages = read["pages"]
     assert chapters + 1 <= pages <= 40 * chapters, f"{pages} pages for {chapters} chapters"  # cover + a page each at least
-    assert reader.metadata.title == "Should hospital trusts run GP practices?"
-    assert reader.outline, "the PDF has no bookmarks"
+    assert read["title"] == "Should hospital trusts run GP practices?"
+    assert read["outline"], "the PDF has no bookmarks"
     print(f"\nPDF: {pages} pages, {(root / '_build/pdf/book.pdf').stat().st_size / 1e6:.1f} MB, printed in {seconds:.0f} s")
 
 
@@ -286,7 +301,7 @@ def test_every_figure_and_chart_is_in_the_pdf_as_vector(printed):
 
     from bs4 import BeautifulSoup
 
-    root, reader, text, _ = printed
+    root, read, text, _ = printed
     html = root / "_build" / "html"
     articles = [BeautifulSoup((html / f"{d.name}.html").read_text(encoding="utf-8"), "html.parser").select_one("article")
                 for d in pdf.toc_docs(root)]
@@ -306,7 +321,7 @@ def test_every_figure_and_chart_is_in_the_pdf_as_vector(printed):
     not_text = [c["id"] for c in charts if not any(_flat(t) in whole for t in c["texts"] if len(_flat(t)) >= 6)]
     assert not not_text, f"charts whose text is not text in the PDF (drawn as pictures?): {not_text}"
     rasters = sum(1 for a in articles for img in a.find_all("img") if not img.get("src", "").endswith(".svg"))
-    assert sum(len(p.images) for p in reader.pages) == rasters
+    assert sum(read["images"]) == rasters
 
 
 def _row_label(text: str, label: str) -> bool:

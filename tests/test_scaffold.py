@@ -5,19 +5,23 @@ A new module in ``src/vertint`` changes every chapter's cache key (the key hashe
 package), so the build would execute every chapter again, a cold build of its own. The other
 chapters do not import the new module, so their executed notebooks and robustness grids from
 ``book_copy`` are filed under their new keys first (:func:`rekey_caches`): the build executes the
-new chapter only, then stages and renders the whole book with it."""
+new chapter only, then stages and renders the whole book with it. The steps run in the background as
+soon as the book is built (:func:`scaffold_steps`, started by conftest); the test reads their results."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import vertint
+from conftest import ROOT, after_book, vertint
 from test_anatomy import check_anatomy
 
-from vertint.runner import read_source
+from vertint.runner import load_matrix, read_source
 from vertint.scaffold import ScaffoldError, new_chapter
 
 
@@ -48,23 +52,43 @@ def rekey_caches(root: Path, new: str) -> list[str]:
     return done
 
 
-def test_new_chapter_builds_with_its_claim(book_copy, tmp_path, monkeypatch):
-    root = tmp_path / "repo"
-    shutil.copytree(book_copy, root, symlinks=True, ignore=shutil.ignore_patterns(".venv", ".pytest_cache", "__pycache__", "variants", "screenshots", "pdf"))
-    env = {"PYTHONPATH": str(root / "src")}  # kernels import the copy's package, with the new module
-    proc = vertint(root, "new-chapter", "throwaway", "--title", "A throwaway chapter: the recipe", extra_env=env)
-    assert proc.returncode == 0, proc.stderr
-    monkeypatch.setenv("VERTINT_ROOT", str(root))
-    assert "throwaway" not in rekey_caches(root, "throwaway")
+TITLE = "A throwaway chapter: the recipe"
+
+
+def scaffold_steps() -> list[tuple]:
+    """The recipe's steps, for a background job in a copy of the built book (conftest starts it as
+    soon as the book is built): ``vertint new-chapter``, the re-keying of the other chapters' caches
+    (in a process of its own, reading the copy), ``vertint book``, and ``new-chapter`` again."""
+    def env(root: Path) -> dict:
+        return {"PYTHONPATH": str(root / "src")}  # kernels import the copy's package, with the new module
+
+    def rekey(root: Path) -> subprocess.CompletedProcess:
+        code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from pathlib import Path; "
+                f"from test_scaffold import rekey_caches; print(json.dumps(rekey_caches(Path(sys.argv[1]), 'throwaway')))")
+        return subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, VERTINT_ROOT=str(root)))
+
+    return [
+        ("new", lambda root: vertint(root, "new-chapter", "throwaway", "--title", TITLE, extra_env=env(root))),
+        ("rekey", rekey),
+        ("book", lambda root: vertint(root, "book", extra_env=env(root))),
+        ("again", lambda root: vertint(root, "new-chapter", "throwaway", "--title", "Again", extra_env=env(root))),
+    ]
+
+
+def test_new_chapter_builds_with_its_claim(book_copy):
+    job = after_book("scaffold")
+    root, (new, _), (rekeyed, _), (book, _), (again, _) = job["root"], *(job["results"][k] for k in ("new", "rekey", "book", "again"))
+    assert new.returncode == 0, new.stderr
+    assert rekeyed.returncode == 0, rekeyed.stderr
+    assert sorted(json.loads(rekeyed.stdout)) == sorted(n for n in load_matrix(ROOT) if n != "throwaway")
     check_anatomy(read_source(root / "notebooks" / "throwaway.md"), "throwaway")
-    proc = vertint(root, "book", extra_env=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "(1 notebook(s) executed" in proc.stderr, proc.stderr  # the new chapter; the others from the cache
+    assert book.returncode == 0, book.stdout + book.stderr
+    assert "(1 notebook(s) executed" in book.stderr, book.stderr  # the new chapter; the others from the cache
     page = (root / "_build" / "html" / "notebooks" / "throwaway.html").read_text(encoding="utf-8")
-    assert "A throwaway chapter: the recipe" in page and "throwaway-example" in page
+    assert TITLE in page and "throwaway-example" in page
     records = {r["id"]: r for r in json.loads((root / "_build" / "claims.json").read_text())}
     assert records["throwaway-example"]["verdict"] == "not reproducible from public data"
-    again = vertint(root, "new-chapter", "throwaway", "--title", "Again", extra_env=env)
     assert again.returncode == 1
     assert again.stderr.strip() == ("error: chapter 'throwaway' exists already: notebooks/throwaway.md, "
                                     "src/vertint/throwaway.py, claims/throwaway.yml, runs.yml entry 'throwaway'")

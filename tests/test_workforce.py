@@ -11,16 +11,13 @@ Hand checks (sources in data/workforce_*.csv, row by row):
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import data_root, source_as_ipynb, source_cells
+from conftest import data_root, source_cells
 
 from vertint import data, verdicts
 from vertint import workforce as wf
@@ -553,16 +550,16 @@ def test_claims_registry_entries():
     assert reg["workforce-appointments-record"]["published"]["value"] == 32_000_000
 
 
-def test_variant_notebook_run_changes_claim1(tmp_path):
-    """papermill with measure=headcount, include_trainees=true: claim 1 becomes 'not supported'."""
-    from vertint.claims import collect
+#: papermill (cwd notebooks/) with measure=headcount, include_trainees=true; conftest runs it in the
+#: background from the start of the session.
+NOTEBOOK_RUNS = {"workforce-variant": ("workforce", {"measure": "headcount", "include_trainees": True, "smoke": True})}
 
-    out = tmp_path / "out.ipynb"
-    cmd = [str(Path(sys.executable).with_name("papermill")), str(source_as_ipynb("workforce", tmp_path)), str(out),
-           "-p", "measure", "headcount", "-p", "include_trainees", "True", "-p", "smoke", "True", "--log-level", "ERROR"]
-    proc = subprocess.run(cmd, cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    recs = {r["id"]: r for r in collect(json.loads(out.read_text(encoding="utf-8")))}
+
+def test_variant_notebook_run_changes_claim1():
+    """papermill with measure=headcount, include_trainees=true: claim 1 becomes 'not supported'."""
+    from conftest import notebook_claims
+
+    recs = notebook_claims("workforce-variant")
     assert len(recs) == 5
     c1 = recs["workforce-fte-fallen"]
     # as of the claim (the latest headcount before the 2023 long read, Jan 2022): headcount including trainees rose

@@ -390,7 +390,6 @@ def compute(chapters: list[str] | None = None, executor: Executor | None = None,
     root = paths.root()
     declared = load_choices(root)
     chapters = sorted({cc.chapter for cc in declared.values()}) if chapters is None else chapters
-    funcs = spec_functions(chapters)
     out: dict[str, dict] = {}
     todo: list[tuple[str, str]] = []
     for chapter in chapters:
@@ -401,6 +400,7 @@ def compute(chapters: list[str] | None = None, executor: Executor | None = None,
         else:
             todo.append((chapter, digest))
     if todo:
+        funcs = spec_functions([chapter for chapter, _ in todo])  # imports the chapters' modules: only when computing
         tasks, owners = [], []
         plans: dict[str, dict] = {}
         for chapter, digest in todo:

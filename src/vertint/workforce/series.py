@@ -4,6 +4,7 @@ that refuse mixed vintages, and the segmented trend model (statsmodels OLS, HC3 
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,12 +158,27 @@ def measure_key(measure: str, include_trainees: bool, include_locums: bool) -> s
     return f"{measure}_fully_qualified" + ("" if include_locums else "_permanent")
 
 
+#: :func:`_select`'s results by frame (its id, with a weak reference that tells a reused id from
+#: the same frame) and (measure, vintage). The robustness grid asks the same loaded frame for the
+#: same few series some thousand times; frames are loaded once and never changed in place.
+_SELECTED: dict[int, tuple[weakref.ref, dict[tuple[str, str], pd.DataFrame]]] = {}
+
+
 def _select(df: pd.DataFrame, measure: str, vintage: str) -> pd.DataFrame:
-    """One value per month for a measure in one vintage: stated figures before derived ones."""
-    sub = df[(df["measure"] == measure) & (df["vintage"] == vintage)].copy()
-    sub["_rank"] = (sub["how_obtained"] != "stated").astype(int)
-    sub = sub.sort_values(["date", "_rank"], kind="stable").drop_duplicates("date", keep="first")
-    return sub.drop(columns="_rank").reset_index(drop=True)
+    """One value per month for a measure in one vintage: stated figures before derived ones (a
+    copy, computed once per frame, measure and vintage)."""
+    ref, done = _SELECTED.get(id(df), (None, None))
+    if ref is None or ref() is not df:
+        if len(_SELECTED) >= 32:
+            _SELECTED.clear()
+        ref, done = weakref.ref(df), {}
+        _SELECTED[id(df)] = (ref, done)
+    if (measure, vintage) not in done:
+        sub = df[(df["measure"] == measure) & (df["vintage"] == vintage)].copy()
+        sub["_rank"] = (sub["how_obtained"] != "stated").astype(int)
+        sub = sub.sort_values(["date", "_rank"], kind="stable").drop_duplicates("date", keep="first")
+        done[(measure, vintage)] = sub.drop(columns="_rank").reset_index(drop=True)
+    return done[(measure, vintage)].copy()
 
 
 def series(df: pd.DataFrame, measure: str, vintage: str = CURRENT) -> pd.DataFrame:
