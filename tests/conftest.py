@@ -152,6 +152,8 @@ def _start_notebook_runs(session) -> None:
 def notebook_run(key: str) -> tuple[subprocess.CompletedProcess, Path]:
     """Run ``key`` of the calling module's ``NOTEBOOK_RUNS`` (waiting for it): the papermill
     process and the executed notebook."""
+    if key not in _RUNS:
+        raise KeyError(f"notebook run {key!r}: not declared in the NOTEBOOK_RUNS of a test module collected in this session")
     run = _RUNS[key]
     run["done"].wait()
     if "error" in run:
