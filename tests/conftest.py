@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -121,13 +122,11 @@ def _papermill(chapter: str, params: dict, directory: Path) -> tuple[subprocess.
 
 #: The notebook run under way, killed if the session ends first (and then no other starts).
 _RUNNING: list[subprocess.Popen] = []
-_ENDED: list[bool] = []
+_ENDED = threading.Event()
 
 
 def _start_notebook_runs(session) -> None:
     import tempfile
-    import threading
-
     wanted: dict[str, tuple[str, dict]] = {}
     for module in dict.fromkeys(item.module for item in session.items if getattr(item, "module", None)):
         wanted.update(getattr(module, "NOTEBOOK_RUNS", {}))
@@ -138,7 +137,7 @@ def _start_notebook_runs(session) -> None:
 
     def run():
         for key, (chapter, params) in wanted.items():
-            if _ENDED:
+            if _ENDED.is_set():
                 return
             try:
                 _RUNS[key]["result"] = _papermill(chapter, params, base / key)
@@ -208,8 +207,6 @@ def pytest_collection_finish(session):
     _BUILDS["second"] = _start_build("second", base, offline=offline, nice=10)
     _BUILDS["second"]["why"] = why
     _BUILDS["base"] = {"root": base}
-    import threading
-
     _BUILDS["watch"] = threading.Thread(target=_when_built, args=(base,), daemon=True)
     _BUILDS["watch"].start()
 
@@ -224,8 +221,6 @@ def _when_built(base: Path) -> None:
     BUILT_DIGEST.update(tree_digest(root / "_build" / "html"))
     _start_after_book(root, base / "after-book")
     if Path(CHROMIUM).exists():
-        import threading
-
         def walk():
             background_priority()
             try:
@@ -242,8 +237,6 @@ def background_priority(nice: int = 10) -> None:
     thread has its own nice value, and a child inherits it): the work begun in the background for
     the build tests yields the processor to the tests running now, which would otherwise wait for it
     at the end with one core idle."""
-    import threading
-
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except (AttributeError, OSError):  # not Linux: the order of the work stays right, only slower
@@ -257,7 +250,7 @@ def pytest_sessionfinish(session):
             _BUILDS[name]["proc"].wait()
     if "base" in _BUILDS:
         shutil.rmtree(_BUILDS["base"]["root"], ignore_errors=True)
-    _ENDED.append(True)
+    _ENDED.set()
     for proc in list(_RUNNING):
         proc.kill()
     for run in _RUNS.values():
@@ -333,8 +326,6 @@ def _job(root: Path, steps: list[Step], copy_from: Path, skip: tuple[str, ...] =
     change it), then run ``steps`` there in a thread: each step's (result, seconds) by key; with
     ``digest``, the site and claims as they were before the first step. An error ends the job;
     :func:`after_book` raises it."""
-    import threading
-
     shutil.copytree(copy_from, root, symlinks=True, ignore=shutil.ignore_patterns("screenshots", ".work", *skip))
     job = {"root": root, "results": {}, "before": {}, "error": None}
 
@@ -429,7 +420,6 @@ def need_browser():
 def serve(html: Path):
     """Serve ``html`` on 127.0.0.1 (an ephemeral port) from a daemon thread; returns (base URL, server)."""
     import functools
-    import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     class Quiet(SimpleHTTPRequestHandler):

@@ -134,3 +134,16 @@ def test_fast_check_engages_on_the_practice_tables(monkeypatch):
     for name in ("practice_payments", "practice_workforce", "practice_qof"):
         res = data.resource(name)
         assert data._surely_valid(res["schema"], ROOT / "data" / res["path"]), name
+
+
+def test_resource_reads_the_manifest_of_the_root_it_is_given(tmp_path):
+    """run_hash and grid_hash hash a given tree's inputs (test_scaffold re-keys a copy's caches with
+    them), so a resource's entry comes from that tree's manifest, not the project's."""
+    from conftest import data_root
+
+    root = data_root(tmp_path / "r", ["prop99_covariates"])
+    other = next(r["name"] for r in data.manifest()["resources"] if r["name"] != "prop99_covariates")
+    assert data.resource(other)["name"] == other  # in the project's manifest
+    with pytest.raises(data.DataError, match=rf"no resource named '{other}' \(known: prop99_covariates\)"):
+        data.resource(other, root)
+    assert data.resource("prop99_covariates", root) == data.resource("prop99_covariates")

@@ -193,3 +193,15 @@ def test_build_lock_refuses_a_second_holder_and_frees_itself(tmp_path):
     (tmp_path / "_build" / ".lock").write_text('{"pid": 999999999, "started": "2000-01-01 00:00:00"}\n')
     with runner.build_lock(tmp_path):
         pass
+
+
+def test_runs_loaded_from_a_tree_read_their_sources_there(tmp_path, monkeypatch):
+    """A run knows the tree whose runs.yml declared it, whatever VERTINT_ROOT says later (run_hash of
+    a copy, as test_scaffold re-keys one, must hash the copy's notebooks)."""
+    import shutil
+
+    shutil.copy2(ROOT / "runs.yml", tmp_path / "runs.yml")
+    runs = runner.load_matrix(tmp_path)
+    monkeypatch.setenv("VERTINT_ROOT", str(ROOT))
+    assert runs["context"].source == tmp_path / "notebooks" / "context.md"
+    assert runner.load_matrix()["context"].source == ROOT / "notebooks" / "context.md"

@@ -56,9 +56,10 @@ def manifest(root: Path | None = None) -> dict:
     return copy.deepcopy(_parse_manifest(path.read_text(encoding="utf-8"), "data/datapackage.yaml"))
 
 
-def resource(name: str) -> dict:
-    """One resource's entry (a copy: callers may change it)."""
-    path = paths.manifest_path()
+def resource(name: str, root: Path | None = None) -> dict:
+    """One resource's entry (a copy: callers may change it), from the manifest of ``root`` (default:
+    the project's)."""
+    path = (root / "data" / "datapackage.yaml") if root else paths.manifest_path()
     if not path.exists():
         raise DataError(f"{path}: data manifest not found")
     resources = _parse_manifest(path.read_text(encoding="utf-8"), "data/datapackage.yaml").get("resources", [])

@@ -370,7 +370,7 @@ def grid_hash(chapter: str, root: Path | None = None) -> str:
              *sorted((root / "rubric").rglob("*.yml"))]
     runs = load_matrix(root)
     for name in (runs[chapter].data if chapter in runs else []):
-        res = data.resource(name)
+        res = data.resource(name, root)
         files.append(root / "data" / res["path"])
         h.update(json.dumps(res, sort_keys=True, default=str).encode())
     _hash_files(h, [f for f in files if f.exists()], root)

@@ -83,10 +83,11 @@ class NotebookRun:
     data: list[str]
     params: dict[str, Param]
     values: dict = field(default_factory=dict)
+    root: Path | None = None  # the tree whose runs.yml declared it (default: the project)
 
     @property
     def source(self) -> Path:
-        return paths.root() / self.path
+        return (self.root or paths.root()) / self.path
 
 
 def load_matrix(root: Path | None = None) -> dict[str, NotebookRun]:
@@ -137,6 +138,7 @@ def load_matrix(root: Path | None = None) -> dict[str, NotebookRun]:
             data=list(spec.get("data") or []),
             params=params,
             values={k: v.default for k, v in params.items()},
+            root=root,
         )
     return runs
 
@@ -351,7 +353,7 @@ def run_hash(run: NotebookRun, root: Path | None = None) -> str:
     files = [root / "requirements.txt", *package_files(root), *sorted((root / "claims").glob("*.yml")),
              *sorted((root / "rubric").glob("*.yml"))]
     for name in run.data:
-        res = data.resource(name)
+        res = data.resource(name, root)
         files.append(root / "data" / res["path"])
         h.update(json.dumps(res, sort_keys=True, default=str).encode())
     _hash_files(h, [f for f in files if f.exists()], root)
